@@ -1,0 +1,5 @@
+"""`python -m firewall` runs the outguard command line."""
+
+from firewall.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""Resolve overlapping findings and turn them into the emitted text (the one place text changes).
+
+Overlaps resolve left to right: findings are ordered by start, then longest, then highest score,
+then detector and rule name. A finding that lies inside an earlier-chosen one is dropped; one that
+overlaps it partly is trimmed to begin where the earlier one ends and keeps its own action. So no
+character covered by any finding is emitted unchanged, and every decision depends only on findings
+that start at or before it, which lets the stream scanner decide as soon as a finding is final.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from firewall.model import Finding
+from firewall.policy.policy import ActionSpec, Policy
+
+
+def order_key(finding: Finding) -> tuple[int, int, float, str, str]:
+    return (finding.start, finding.start - finding.end, -finding.score, finding.detector, finding.rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of input text to replace, and the finding whose action replaces it."""
+
+    start: int
+    end: int
+    finding: Finding
+
+
+def resolve(findings: Iterable[Finding], covered_to: int) -> tuple[list[Segment | None], int]:
+    """Choose segments for `findings` (already in `order_key` order).
+
+    Args:
+        findings: findings that all start at or after those of any earlier call.
+        covered_to: where the segments chosen so far end (0 at first).
+
+    Returns:
+        One entry per finding (its segment, or None when it lies inside an earlier one), and the
+        new `covered_to`.
+    """
+    segments: list[Segment | None] = []
+    for finding in findings:
+        if finding.end <= covered_to:
+            segments.append(None)
+            continue
+        segments.append(Segment(max(finding.start, covered_to), finding.end, finding))
+        covered_to = finding.end
+    return segments, covered_to
+
+
+class Renderer:
+    """Replacement text for a segment, per the policy's action table."""
+
+    def __init__(self, policy: Policy, key: bytes) -> None:
+        self.policy = policy
+        self._key = key
+
+    def digest(self, value: str) -> str:
+        """Keyed hash of a raw value (HMAC-SHA256, hex, 16 chars): stable per key, not reversible."""
+        return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
+
+    def replacement(self, spec: ActionSpec, finding: Finding, value: str) -> str:
+        if spec.kind == "mask":
+            keep = min(spec.keep, len(value) // 2)  # never reveal more than half
+            return spec.char * (len(value) - keep) + value[len(value) - keep :]
+        if spec.kind == "hash":
+            template = spec.placeholder or "[{label}:{hash}]"
+            return _fill(template, finding).replace("{hash}", self.digest(value)[:10])
+        return _fill(spec.placeholder or "[{label}]", finding)
+
+
+def _fill(template: str, finding: Finding) -> str:
+    # Plain replacement, never str.format: placeholders come from rule files.
+    return template.replace("{label}", finding.label).replace("{rule}", finding.rule)
+
+
+def preview(value: str) -> str:
+    """A masked preview safe to store: the first and last character at most, and the length."""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return f"{value[0]}{'*' * min(len(value) - 2, 8)}{value[-1]} ({len(value)})"

@@ -1,0 +1,134 @@
+"""The `outguard` command line: scan, replay, rules check, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from firewall.errors import ConfigError, RuleError
+from firewall.policy.loader import check_rules, load_policy
+
+RULES_OPTION = click.option(
+    "--rules",
+    "rules_dir",
+    default="rules",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Rules folder (policy.yaml and packs).",
+)
+EVENTS_OPTION = click.option(
+    "--events",
+    default=None,
+    help="Event sink URI (sqlite:///path.db, jsonl:///path.jsonl); default: the policy's 'events:', 'none' for none.",
+)
+
+
+def _firewall(rules_dir: Path, events: str | None):  # type: ignore[no-untyped-def]
+    from firewall.firewall import Firewall
+
+    try:
+        return Firewall.from_rules(rules_dir, events=False if events == "none" else events)
+    except RuleError as exc:
+        raise click.ClickException(f"the rules do not load:\n{exc}") from exc
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="outguard")
+def main() -> None:
+    """outguard: keep secrets, personal data and protected text out of LLM output."""
+
+
+@main.command()
+@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@RULES_OPTION
+@EVENTS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: text, action, status, findings.")
+def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool) -> None:
+    """Scan FILE (or standard input, '-') and print what the firewall would emit."""
+    text = source.read()
+    with _firewall(rules_dir, events) as fw:
+        verdict = fw.scan(text, source="cli")
+    if as_json:
+        click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(verdict.text, nl=not verdict.text.endswith("\n"))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@RULES_OPTION
+@EVENTS_OPTION
+@click.option("--speed", default=0.0, show_default=True, help="Pace: 1 ≈ 50 chunks/s, 2 twice that, 0 as fast as possible.")
+def replay(files: tuple[Path, ...], rules_dir: Path, events: str | None, speed: float) -> None:
+    """Replay transcripts through the firewall, streamed with their original chunks.
+
+    Prints a table and exits 1 when any expectation fails, so it can gate CI.
+    """
+    from firewall.replay import load_transcripts
+
+    try:
+        transcripts = load_transcripts(files)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failures = _print_replay(rules_dir, events, transcripts, speed)
+    sys.exit(1 if failures else 0)
+
+
+def _print_replay(rules_dir: Path, events: str | None, transcripts: list, speed: float) -> int:  # type: ignore[type-arg]
+    from firewall.replay import replay as run_replay
+
+    failures = 0
+    actions: Counter[str] = Counter()
+    click.echo(f"{'id':<22} {'principal':<14} {'action':<7} {'labels':<34} result")
+    with _firewall(rules_dir, events) as fw:
+        for result in run_replay(fw, transcripts, speed=speed):
+            verdict = result.verdict
+            actions[verdict.action] += 1
+            failures += not result.ok
+            outcome = "ok" if result.ok else "FAIL: " + "; ".join(result.problems)
+            click.echo(
+                f"{result.transcript.id[:22]:<22} {str(result.transcript.principal)[:14]:<14} "
+                f"{verdict.action:<7} {','.join(verdict.labels)[:34]:<34} {outcome}"
+            )
+        dropped = fw.events_dropped
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
+    click.echo(f"\n{len(transcripts)} exchanges: {summary}; {failures} failed expectations; {dropped} events dropped")
+    return failures
+
+
+@main.group()
+def rules() -> None:
+    """Work with rule files."""
+
+
+@rules.command("check")
+@RULES_OPTION
+def rules_check(rules_dir: Path) -> None:
+    """Validate every rule file and run every rule's examples; exit 1 on any problem."""
+    problems = check_rules(rules_dir)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    policy = load_policy(rules_dir)
+    click.echo(f"ok: {len(policy.pattern_rules)} rules in {len(policy.files)} files, version {policy.version}")
+
+
+@main.command()
+@RULES_OPTION
+@EVENTS_OPTION
+@click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--speed", default=1.0, show_default=True)
+def demo(rules_dir: Path, events: str | None, samples: Path, speed: float) -> None:
+    """Replay the sample transcripts live into the event store and print what happened."""
+    from firewall.replay import load_transcripts
+
+    failures = _print_replay(rules_dir, events, load_transcripts([samples]), speed)
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,60 @@
+"""The detector protocol, and the registry that builds detectors from a policy by kind.
+
+A detector finds spans and never edits text. To add one, write a class with `name`,
+`max_span` and `find`, and register a builder here::
+
+    class ShoutDetector:
+        name = "shout"
+        max_span = 41                      # longest finding (40) + 1 character of look-ahead
+
+        def find(self, text: str, start: int = 0) -> list[Finding]:
+            return [Finding(self.name, "shout", "SHOUT", m.start(), m.end())
+                    for m in SHOUT.finditer(text, start)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from firewall.errors import ConfigError
+
+if TYPE_CHECKING:
+    from firewall.model import Finding
+    from firewall.policy.policy import Policy
+
+
+class Detector(Protocol):
+    """Finds spans to act on; one instance serves every scan of one policy (thread-safe reads)."""
+
+    name: str
+    max_span: int
+    """Longest stretch of text that decides one finding: its longest match plus any look-ahead.
+    A stream scanner holds back `max_span - 1` characters, so this must be honest."""
+
+    def find(self, text: str, start: int = 0) -> list[Finding]:
+        """Findings that begin at or after `start`; `text[:start]` is look-behind context only.
+
+        Offsets index `text`. A finding must depend only on the text from `start` onwards within
+        `max_span` of its own start (plus the one character before it, as for `\\b`)."""
+        ...
+
+
+def _build_patterns(policy: Policy) -> Detector:
+    from firewall.detectors.patterns import PatternDetector
+
+    return PatternDetector(policy.pattern_rules)
+
+
+DETECTORS: dict[str, Callable[[Policy], Detector]] = {
+    "patterns": _build_patterns,
+}
+"""Detector kinds by name, in the order a scan runs them (cheap first)."""
+
+
+def build_detectors(policy: Policy) -> list[Detector]:
+    """Instantiate the policy's enabled detectors, cheapest first."""
+    unknown = set(policy.detectors) - set(DETECTORS)
+    if unknown:
+        raise ConfigError(f"unknown detector kind(s) {sorted(unknown)}; known: {sorted(DETECTORS)}")
+    return [build(policy) for kind, build in DETECTORS.items() if kind in policy.detectors]

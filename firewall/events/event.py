@@ -1,0 +1,100 @@
+"""The Event record: one firewall decision, holding labels, offsets, previews and keyed hashes only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from firewall.model import Verdict
+
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+"""Which process wrote an event (host:pid), so a fleet's console can tell instances apart."""
+
+
+@dataclass(frozen=True)
+class EventFinding:
+    """A finding as stored: where its replacement sits in the emitted text, never its raw value."""
+
+    detector: str
+    rule: str
+    label: str
+    action: str
+    start: int | None
+    end: int | None
+    score: float
+    preview: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decision (kind "verdict") or one rules change (kind "rules_reloaded"/"rules_rejected")."""
+
+    kind: str
+    ts: float = field(default_factory=time.time)
+    principal: str | None = None
+    model: str | None = None
+    source: str = "live"
+    instance: str = INSTANCE
+    action: str | None = None
+    status: str | None = None
+    rules_version: str | None = None
+    latency_ms: float | None = None
+    prompt: str | None = None
+    """The prompt after redaction by the same policy, never as received."""
+    output: str | None = None
+    """The text as emitted to the caller."""
+    findings: tuple[EventFinding, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    blocked_by: str | None = None
+    chunks: int | None = None
+    message: str | None = None
+    id: int | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({f.label for f in self.findings})
+
+    @classmethod
+    def from_verdict(cls, verdict: Verdict, *, prompt: str | None = None, **context: Any) -> Event:
+        """Build the event of a verdict; `prompt` must already be redacted."""
+        return cls(
+            kind="verdict",
+            action=verdict.action,
+            status=verdict.status,
+            rules_version=verdict.rules_version,
+            prompt=prompt,
+            output=verdict.text,
+            findings=tuple(
+                EventFinding(
+                    detector=o.finding.detector,
+                    rule=o.finding.rule,
+                    label=o.finding.label,
+                    action=o.action,
+                    start=o.emitted_start,
+                    end=o.emitted_end,
+                    score=o.finding.score,
+                    preview=o.preview,
+                    digest=o.digest,
+                )
+                for o in verdict.outcomes
+            ),
+            timings_ms={k: round(v, 3) for k, v in verdict.timings_ms.items()},
+            errors=verdict.errors,
+            blocked_by=verdict.blocked_by,
+            **context,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        data = dict(data)
+        data["findings"] = tuple(EventFinding(**f) for f in data.get("findings", ()))
+        data["errors"] = tuple(data.get("errors", ()))
+        return cls(**data)

@@ -1,0 +1,137 @@
+"""Where events are written, chosen by URI: SQLite (the embedded default) and JSONL files.
+
+`sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `jsonl:///path.jsonl`; a bare path
+ending in .db or .jsonl works too. SQL is always parameterised: event text is data, never SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from firewall.errors import ConfigError
+from firewall.events.event import Event
+
+SCHEMA_VERSION = "1"
+
+
+class Sink(Protocol):
+    """Stores batches of events; called from one writer thread."""
+
+    def write(self, events: Sequence[Event]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _path(uri: str) -> Path:
+    parts = urlsplit(uri)
+    # sqlite:///rel.db has path "/rel.db" (relative); sqlite:////abs.db has "//abs.db" (absolute).
+    path = parts.path[1:] if parts.scheme else uri
+    if not path:
+        raise ConfigError(f"no file path in {uri!r}")
+    return Path(path)
+
+
+class SQLiteSink:
+    """Events in one SQLite file (WAL mode, so readers such as the console never block writers)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = connect(self.path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_uri(cls, uri: str) -> SQLiteSink:
+        return cls(_path(uri))
+
+    def write(self, events: Sequence[Event]) -> None:
+        rows = [
+            (
+                e.ts, e.kind, e.principal, e.model, e.source, e.instance, e.action, e.status,
+                e.rules_version, e.latency_ms, "," + ",".join(e.labels) + ",",
+                json.dumps(e.to_dict() | {"id": None}, ensure_ascii=False),
+            )
+            for e in events
+        ]
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT INTO events (ts, kind, principal, model, source, instance, action, status,"
+                " rules_version, latency_ms, labels, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create if needed) an event store."""
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 2000")
+        return db
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA busy_timeout = 5000")
+    with db:
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                ts REAL NOT NULL, kind TEXT NOT NULL, principal TEXT, model TEXT, source TEXT,
+                instance TEXT, action TEXT, status TEXT, rules_version TEXT, latency_ms REAL,
+                labels TEXT NOT NULL DEFAULT ',', body TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS events_action ON events (action);
+            CREATE INDEX IF NOT EXISTS events_principal ON events (principal);
+            """
+        )
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+    return db
+
+
+class JsonlSink:
+    """Events appended to a file, one JSON object per line."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    @classmethod
+    def from_uri(cls, uri: str) -> JsonlSink:
+        return cls(_path(uri))
+
+    def write(self, events: Sequence[Event]) -> None:
+        self._file.writelines(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in events)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+SINKS: dict[str, Callable[[str], Sink]] = {
+    "sqlite": SQLiteSink.from_uri,
+    "jsonl": JsonlSink.from_uri,
+}
+
+
+def sink_from_uri(uri: str) -> Sink:
+    """Build a sink from a URI (or a bare .db / .jsonl path)."""
+    scheme = urlsplit(uri).scheme
+    if not scheme or len(scheme) == 1:  # a bare path (or a Windows drive letter)
+        suffix = Path(uri).suffix
+        scheme = {".db": "sqlite", ".sqlite": "sqlite", ".jsonl": "jsonl"}.get(suffix, "")
+        uri = f"{scheme}:///{uri}" if scheme else uri
+    if scheme not in SINKS:
+        raise ConfigError(f"unknown event sink {uri!r}; known schemes: {', '.join(sorted(SINKS))}")
+    return SINKS[scheme](uri)

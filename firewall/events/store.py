@@ -1,0 +1,67 @@
+"""Read an SQLite event store: tail new events and query them (the console uses this)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from firewall.events.event import Event
+from firewall.events.sinks import _path, connect
+
+
+class EventStore:
+    """Read-side of an SQLite event store."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = connect(self.path)
+        self._db.row_factory = sqlite3.Row
+
+    @classmethod
+    def from_uri(cls, uri: str) -> EventStore:
+        return cls(_path(uri) if "://" in uri else Path(uri))
+
+    def tail(self, after_id: int = 0, limit: int = 1000) -> list[Event]:
+        """Events with an id above `after_id`, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def query(
+        self,
+        *,
+        action: str | None = None,
+        label: str | None = None,
+        principal: str | None = None,
+        kind: str | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        """The newest events matching every given field, newest first."""
+        clauses, params = [], []
+        for column, value in (("action", action), ("principal", principal), ("kind", kind)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if label is not None:
+            clauses.append("instr(labels, ?) > 0")
+            params.append(f",{label},")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT id, body FROM events {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    def get(self, event_id: int) -> Event | None:
+        row = self._db.execute("SELECT id, body FROM events WHERE id = ?", (event_id,)).fetchone()
+        return _event(row) if row else None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _event(row: sqlite3.Row) -> Event:
+    data = json.loads(row["body"])
+    data["id"] = row["id"]
+    return Event.from_dict(data)

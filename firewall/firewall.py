@@ -1,0 +1,280 @@
+"""Firewall: the public face. Each method is a few lines over Scanner, StreamScanner and events."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from firewall.errors import RuleError
+from firewall.events.event import Event
+from firewall.events.sinks import Sink, sink_from_uri
+from firewall.events.writer import EventWriter
+from firewall.model import Verdict
+from firewall.policy.loader import load_policy
+from firewall.policy.policy import Policy
+from firewall.scanner import Scanner
+from firewall.streaming import StreamScanner
+from firewall.watch import RulesWatcher
+
+Listener = Callable[[Event], object]
+
+
+@dataclass(frozen=True)
+class _Active:
+    """The policy and the scanner built from it, swapped together in one assignment."""
+
+    policy: Policy
+    scanner: Scanner
+
+
+class Firewall:
+    """Scan model output under a policy; emit an event for every decision.
+
+    Args:
+        policy: a loaded Policy (see `Firewall.from_rules`).
+        events: where events go: a sink URI, a Sink, None for the policy's `events:` setting,
+            or False for nowhere.
+        key: the key for hashes of findings (default: the install key).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        events: str | Sink | Literal[False] | None = None,
+        key: bytes | None = None,
+    ) -> None:
+        self._key = key
+        self._active = _Active(policy, Scanner(policy, key=key))
+        self._reload_lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._watcher: RulesWatcher | None = None
+        self.last_reload_error: RuleError | None = None
+        """Why the latest reload was refused (None once one succeeds)."""
+        if events is None:
+            events = policy.events or False
+        sink = sink_from_uri(events) if isinstance(events, str) else events
+        self._writer = EventWriter(sink) if sink else None
+
+    @classmethod
+    def from_rules(cls, folder: str | Path = "rules", *, watch: bool = False, **kwargs: Any) -> Firewall:
+        """Load the policy in `folder`; with `watch=True`, reload it whenever its files change."""
+        firewall = cls(load_policy(folder), **kwargs)
+        if watch:
+            firewall.watch()
+        return firewall
+
+    @property
+    def policy(self) -> Policy:
+        return self._active.policy
+
+    @property
+    def rules_version(self) -> str:
+        return self._active.policy.version
+
+    # -- scanning faces -------------------------------------------------------------------------
+
+    def scan(self, text: str, *, prompt: str | None = None, **context: Any) -> Verdict:
+        """Scan a whole response. `context` (principal, model, source) goes into the event."""
+        active = self._active
+        began = time.perf_counter()
+        verdict = active.scanner.scan(text)
+        self._emit(active, verdict, prompt, (time.perf_counter() - began) * 1000, context)
+        return verdict
+
+    async def ascan(self, text: str, *, prompt: str | None = None, **context: Any) -> Verdict:
+        """`scan` for async callers (the pattern detectors are microseconds: no thread hop)."""
+        return self.scan(text, prompt=prompt, **context)
+
+    def stream(
+        self,
+        chunks: Iterable[str],
+        *,
+        prompt: str | None = None,
+        on_verdict: Callable[[Verdict], object] | None = None,
+        **context: Any,
+    ) -> Iterator[str]:
+        """Yield safe text as chunks arrive; the concatenation equals `scan()` of the whole.
+
+        On a block the refusal is yielded and the upstream iterator is closed. If the consumer
+        stops early, held-back text is never released.
+        """
+        active = self._active
+        scanner = active.scanner.incremental()
+        spent = 0.0
+        try:
+            for chunk in chunks:
+                began = time.perf_counter()
+                safe = scanner.feed(chunk)
+                spent += time.perf_counter() - began
+                if safe:
+                    yield safe
+                if scanner.stopped:
+                    break
+            else:
+                began = time.perf_counter()
+                safe = scanner.finish()
+                spent += time.perf_counter() - began
+                if safe:
+                    yield safe
+        finally:
+            _close(chunks)
+            self._finish_stream(active, scanner, prompt, spent, context, on_verdict)
+
+    async def astream(
+        self,
+        chunks: AsyncIterable[str],
+        *,
+        prompt: str | None = None,
+        on_verdict: Callable[[Verdict], object] | None = None,
+        **context: Any,
+    ) -> AsyncIterator[str]:
+        """The async twin of `stream`."""
+        active = self._active
+        scanner = active.scanner.incremental()
+        spent = 0.0
+        try:
+            async for chunk in chunks:
+                began = time.perf_counter()
+                safe = scanner.feed(chunk)
+                spent += time.perf_counter() - began
+                if safe:
+                    yield safe
+                if scanner.stopped:
+                    break
+            else:
+                began = time.perf_counter()
+                safe = scanner.finish()
+                spent += time.perf_counter() - began
+                if safe:
+                    yield safe
+        finally:
+            await _aclose(chunks)
+            self._finish_stream(active, scanner, prompt, spent, context, on_verdict)
+
+    def guard(self, fn: Callable[..., Any] | None = None, **context: Any) -> Any:
+        """Decorate a def / async def / generator / async generator so its output is scanned.
+
+        Use as `@fw.guard` or `@fw.guard(principal="svc-a", model="m")`. A string first argument
+        is recorded (redacted) as the prompt.
+        """
+        from firewall.wrappers import guard
+
+        if fn is None:
+            return lambda f: guard(self, f, **context)
+        return guard(self, fn, **context)
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the rules folder; swap to the new policy, or keep the old one and report why."""
+        with self._reload_lock:
+            folder = self._active.policy.folder
+            try:
+                policy = load_policy(folder)
+            except RuleError as exc:
+                self.last_reload_error = exc
+                self._publish(Event(kind="rules_rejected", rules_version=self.rules_version, message=str(exc)))
+                return False
+            self.last_reload_error = None
+            if policy.version == self.rules_version:
+                return True
+            previous = self.rules_version
+            self._active = _Active(policy, Scanner(policy, key=self._key))
+            self._publish(
+                Event(kind="rules_reloaded", rules_version=policy.version, message=f"{previous} -> {policy.version}")
+            )
+            return True
+
+    def watch(self, interval: float | None = None) -> None:
+        """Reload whenever a rule file changes (a polling thread; `close()` stops it)."""
+        if self._watcher is None:
+            policy = self._active.policy
+            self._watcher = RulesWatcher(policy.folder, self.reload, interval or policy.watch_seconds)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(event)` synchronously for every event (tests, metrics)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    @property
+    def events_dropped(self) -> int:
+        """Events lost to a full queue or a failing sink since start."""
+        return self._writer.dropped if self._writer else 0
+
+    def flush(self) -> None:
+        """Wait until every event so far is written."""
+        if self._writer:
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Stop watching, write pending events and close the sink."""
+        if self._watcher:
+            self._watcher.stop()
+            self._watcher = None
+        if self._writer:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> Firewall:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _finish_stream(
+        self,
+        active: _Active,
+        scanner: StreamScanner,
+        prompt: str | None,
+        spent: float,
+        context: dict[str, Any],
+        on_verdict: Callable[[Verdict], object] | None,
+    ) -> None:
+        verdict = scanner.verdict()
+        self._emit(active, verdict, prompt, spent * 1000, {"chunks": scanner.chunks, **context})
+        if on_verdict is not None:
+            on_verdict(verdict)
+
+    def _emit(
+        self, active: _Active, verdict: Verdict, prompt: str | None, latency_ms: float, context: dict[str, Any]
+    ) -> None:
+        if self._writer is None and not self._listeners:
+            return
+
+        def build() -> Event:
+            safe_prompt = active.scanner.scan(prompt).text if prompt is not None else None
+            return Event.from_verdict(verdict, prompt=safe_prompt, latency_ms=round(latency_ms, 3), **context)
+
+        if self._writer is not None:
+            self._writer.submit(build)
+        if self._listeners:
+            event = build()
+            for listener in self._listeners:
+                listener(event)
+
+    def _publish(self, event: Event) -> None:
+        if self._writer is not None:
+            self._writer.submit(lambda: event)
+        for listener in self._listeners:
+            listener(event)
+
+
+def _close(chunks: object) -> None:
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()
+
+
+async def _aclose(chunks: object) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if callable(aclose):
+        await aclose()

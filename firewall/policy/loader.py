@@ -1,0 +1,299 @@
+"""Load a rules folder into a Policy; every problem is reported with its file and line."""
+
+from __future__ import annotations
+
+import hashlib
+import re._parser as sre_parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from firewall.errors import Problem, RuleError
+from firewall.policy.policy import ActionSpec, PatternRule, Policy
+from firewall.policy.schema import ActionField, PackModel, PolicyModel, RuleModel
+
+M = TypeVar("M", bound=BaseModel)
+
+POLICY_FILE = "policy.yaml"
+MAX_SPAN_LIMIT = 4096
+"""Longest match a pattern may produce: it bounds the stream hold-back and the scan window."""
+
+
+def load_policy(folder: str | Path) -> Policy:
+    """Load and validate a rules folder.
+
+    Raises:
+        RuleError: listing every problem, each as "path:line: message".
+    """
+    policy, problems = _load(Path(folder))
+    if problems or policy is None:
+        raise RuleError(problems)
+    return policy
+
+
+def check_rules(folder: str | Path) -> list[Problem]:
+    """Every problem in a rules folder (empty when it loads), including failing rule examples."""
+    return _load(Path(folder))[1]
+
+
+def rule_files(folder: Path) -> list[Path]:
+    """The files that make up a policy, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def policy_version(files: list[Path], folder: Path) -> str:
+    """A short hash over the files' names and bytes: equal rules, equal version."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class _Doc:
+    path: Path
+    node: yaml.Node
+    data: Any
+
+    def line(self, loc: tuple[int | str, ...]) -> int:
+        """1-based line of the deepest YAML node along a pydantic error location."""
+        node = self.node
+        for part in loc:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                child = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                child = node.value[part] if part < len(node.value) else None
+            if child is None:
+                continue  # pydantic adds union member names to locations; they are not in the YAML
+            node = child
+        return node.start_mark.line + 1
+
+
+def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        return None, [Problem(folder, 1, "rules folder not found")]
+    files = rule_files(folder)
+    policy_path = folder / POLICY_FILE
+    if policy_path not in files:
+        return None, [Problem(policy_path, 1, f"missing {POLICY_FILE}")]
+
+    settings: PolicyModel | None = None
+    rules: list[PatternRule] = []
+    seen: dict[str, PatternRule] = {}
+    for path in files:
+        doc = _parse(path, problems)
+        if doc is None:
+            continue
+        if path == policy_path:
+            settings = _validate(PolicyModel, doc, problems)
+            continue
+        if not isinstance(doc.data, dict) or "rules" not in doc.data:
+            problems.append(Problem(path, 1, "expected a mapping with a 'rules:' list"))
+            continue
+        pack = _validate(PackModel, doc, problems)
+        if pack is None:
+            continue
+        for index, model in enumerate(pack.rules):
+            line = doc.line(("rules", index))
+            if model.id in seen:
+                first = seen[model.id]
+                problems.append(
+                    Problem(path, line, f"duplicate rule id {model.id!r} (first at {first.path}:{first.line})")
+                )
+                continue
+            rule = _compile_rule(model, path, line, doc, index, problems)
+            if rule is not None:
+                seen[model.id] = rule
+                if model.enabled:
+                    rules.append(rule)
+    if settings is None:
+        return None, problems
+    for rule in seen.values():
+        problems.extend(_example_problems(rule))
+    if problems:
+        return None, problems
+    return (
+        Policy(
+            folder=folder,
+            version=policy_version(files, folder),
+            files=tuple(files),
+            fail_mode=settings.fail_mode,
+            detector_budget_ms=settings.detector_budget_ms,
+            refusal=settings.refusal,
+            default_action=_action(settings.default_action),
+            label_actions={label: _action(a) for label, a in settings.actions.items()},
+            detectors=tuple(k for k, d in settings.detectors.items() if d.enabled),
+            pattern_rules=tuple(rules),
+            events=settings.events,
+            watch_seconds=settings.watch_seconds,
+            rule_actions={r.id: r.action for r in rules if r.action is not None},
+        ),
+        [],
+    )
+
+
+def _parse(path: Path, problems: list[Problem]) -> _Doc | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path, 1, f"cannot read: {exc}"))
+        return None
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                problems.append(Problem(path, 1, "file is empty"))
+                return None
+            duplicate = _duplicate_key(node)
+            if duplicate is not None:
+                problems.append(Problem(path, duplicate.start_mark.line + 1, f"duplicate key {duplicate.value!r}"))
+                return None
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(path, line, f"invalid YAML: {reason}"))
+        return None
+    return _Doc(path, node, data)
+
+
+def _duplicate_key(node: yaml.Node) -> yaml.Node | None:
+    """PyYAML keeps the last of duplicate keys silently; a rule file with two is an error."""
+    if isinstance(node, yaml.MappingNode):
+        keys: set[object] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in keys:
+                    return key
+                keys.add(key.value)
+            found = _duplicate_key(value)
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _duplicate_key(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _validate(model: type[M], doc: _Doc, problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            where = ".".join(str(p) for p in loc) or "(top level)"
+            problems.append(Problem(doc.path, doc.line(loc), f"{where}: {error['msg']}"))
+        return None
+
+
+def _action(field: ActionField) -> ActionSpec:
+    if isinstance(field, str):
+        return ActionSpec(kind=field)
+    return ActionSpec(kind=field.action, placeholder=field.placeholder, keep=field.keep, char=field.char)
+
+
+def _compile_rule(
+    model: RuleModel, path: Path, line: int, doc: _Doc, index: int, problems: list[Problem]
+) -> PatternRule | None:
+    keywords = tuple(k.lower() for k in model.keywords)
+    if any(not k.strip() for k in keywords):
+        problems.append(Problem(path, doc.line(("rules", index, "keywords")), "keywords must not be blank"))
+        return None
+    regex = None
+    if model.regex is not None:
+        regex_line = doc.line(("rules", index, "regex"))
+        try:
+            max_width = _max_width(model.regex)
+        except ValueError as exc:
+            problems.append(Problem(path, regex_line, f"rule {model.id}: {exc}"))
+            return None
+        regex = _compile_re2(model.regex, model.ignore_case)
+        if isinstance(regex, str):
+            problems.append(Problem(path, regex_line, f"rule {model.id}: RE2 rejects the pattern: {regex}"))
+            return None
+        max_span = max_width + 1  # one character of look-ahead decides a trailing \b or $
+    else:
+        terms = model.terms or []
+        if any(not t.strip() for t in terms):
+            problems.append(Problem(path, doc.line(("rules", index, "terms")), "terms must not be blank"))
+            return None
+        max_span = max(len(t) for t in terms) + 1
+        if max_span > MAX_SPAN_LIMIT:
+            problems.append(Problem(path, line, f"rule {model.id}: a term is longer than {MAX_SPAN_LIMIT}"))
+            return None
+    return PatternRule(
+        id=model.id,
+        label=model.label,
+        path=path,
+        line=line,
+        regex=regex,
+        pattern=model.regex,
+        terms=tuple(model.terms or ()),
+        keywords=keywords,
+        ignore_case=model.ignore_case,
+        whole_word=model.whole_word,
+        validate=model.validate_,
+        min_entropy=model.min_entropy,
+        score=model.score,
+        max_span=max_span,
+        action=_action(model.action) if model.action is not None else None,
+        examples_match=tuple(model.examples.match),
+        examples_no_match=tuple(model.examples.no_match),
+    )
+
+
+def _max_width(pattern: str) -> int:
+    """Longest text the pattern can match; rejects patterns that match nothing or without bound."""
+    try:
+        low, high = sre_parse.parse(pattern).getwidth()
+    except Exception as exc:  # re's parser raises re.error, and others on odd input
+        raise ValueError(
+            f"cannot bound the pattern's length ({exc}); use syntax RE2 and Python share"
+        ) from exc
+    if low == 0:
+        raise ValueError("the pattern can match empty text")
+    if high > MAX_SPAN_LIMIT:
+        raise ValueError(
+            f"the pattern can match more than {MAX_SPAN_LIMIT} characters (unbounded * or +?); "
+            "bound each repetition, e.g. {1,64}, so streams can be scanned with a bounded hold-back"
+        )
+    return int(high)
+
+
+def _compile_re2(pattern: str, ignore_case: bool) -> Any:
+    """The compiled RE2 pattern, or RE2's error message."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not ignore_case
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        return message.decode() if isinstance(message, bytes) else str(message)
+
+
+def _example_problems(rule: PatternRule) -> list[Problem]:
+    from firewall.detectors.patterns import PatternDetector
+
+    detector = PatternDetector((rule,))
+    problems = []
+    for text in rule.examples_match:
+        if not detector.find(text):
+            problems.append(Problem(rule.path, rule.line, f"rule {rule.id}: example should match but does not: {text!r}"))
+    for text in rule.examples_no_match:
+        if detector.find(text):
+            problems.append(Problem(rule.path, rule.line, f"rule {rule.id}: example should not match but does: {text!r}"))
+    return problems

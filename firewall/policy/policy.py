@@ -1,0 +1,78 @@
+"""The immutable, validated policy a Scanner is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from firewall.model import ActionKind
+
+if TYPE_CHECKING:
+    from firewall.model import Finding
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """How findings of a rule or label change the output."""
+
+    kind: ActionKind
+    placeholder: str | None = None
+    keep: int = 4
+    char: str = "*"
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A compiled regex or keyword rule, with where it was defined."""
+
+    id: str
+    label: str
+    path: Path
+    line: int
+    regex: Any | None  # a compiled google-re2 pattern
+    pattern: str | None
+    terms: tuple[str, ...]
+    keywords: tuple[str, ...]
+    """Lower-cased prefilter words; a match must contain one of them."""
+    ignore_case: bool
+    whole_word: bool
+    validate: str | None
+    min_entropy: float | None
+    score: float
+    max_span: int
+    action: ActionSpec | None
+    examples_match: tuple[str, ...]
+    examples_no_match: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything in a rules folder, validated; `version` is a hash of the files' contents."""
+
+    folder: Path
+    version: str
+    files: tuple[Path, ...]
+    fail_mode: str
+    detector_budget_ms: float
+    refusal: str
+    default_action: ActionSpec
+    label_actions: Mapping[str, ActionSpec]
+    detectors: tuple[str, ...]
+    pattern_rules: tuple[PatternRule, ...]
+    events: str | None = None
+    watch_seconds: float = 1.0
+    rule_actions: Mapping[str, ActionSpec] = field(default_factory=dict)
+
+    def action_for(self, finding: Finding) -> ActionSpec:
+        """The rule's own action, else its label's, else the policy default."""
+        return (
+            self.rule_actions.get(finding.rule)
+            or self.label_actions.get(finding.label)
+            or self.default_action
+        )
+
+    def refusal_for(self, rule: str) -> str:
+        """The refusal text naming the rule that blocked (plain replace: never a format string)."""
+        return self.refusal.replace("{rule}", rule)

@@ -1,0 +1,88 @@
+"""The shape of rule files, as pydantic models (shape only; meaning is checked in loader.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ActionName = Literal["redact", "mask", "hash", "block"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionModel(_Strict):
+    """How a finding changes the output."""
+
+    action: ActionName
+    placeholder: str | None = Field(default=None, max_length=200)
+    """redact/hash: the replacement; "{label}" and "{rule}" are filled in (nothing else is)."""
+    keep: int = Field(default=4, ge=0, le=64)
+    """mask: how many trailing characters stay visible."""
+    char: str = Field(default="*", min_length=1, max_length=1)
+    """mask: the masking character."""
+
+
+ActionField = ActionName | ActionModel
+
+
+class ExamplesModel(_Strict):
+    match: list[str] = Field(min_length=1)
+    """Texts the rule must flag (each must produce at least one finding of this rule)."""
+    no_match: list[str] = Field(default_factory=list)
+    """Texts the rule must not flag."""
+
+
+class RuleModel(_Strict):
+    """One pattern or keyword rule."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    label: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")
+    regex: str | None = Field(default=None, min_length=1, max_length=2000)
+    terms: list[str] | None = Field(default=None, min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    ignore_case: bool = False
+    whole_word: bool = True
+    validate_: Literal["luhn", "iban", "ip", "phone"] | None = Field(default=None, alias="validate")
+    min_entropy: float | None = Field(default=None, ge=0, le=8)
+    score: float = Field(default=1.0, ge=0, le=1)
+    action: ActionField | None = None
+    enabled: bool = True
+    description: str | None = None
+    examples: ExamplesModel
+
+    @model_validator(mode="after")
+    def _regex_xor_terms(self) -> RuleModel:
+        if (self.regex is None) == (self.terms is None):
+            raise ValueError("a rule needs exactly one of 'regex' or 'terms'")
+        return self
+
+
+class PackModel(_Strict):
+    """A rule pack file: `rules:` and an optional description."""
+
+    description: str | None = None
+    rules: list[RuleModel]
+
+
+class DetectorModel(_Strict):
+    enabled: bool = True
+
+
+class PolicyModel(_Strict):
+    """rules/policy.yaml."""
+
+    fail_mode: Literal["closed", "open"] = "closed"
+    detector_budget_ms: float = Field(default=250.0, gt=0, le=60_000)
+    refusal: str = Field(
+        default="[outguard] This response was withheld (rule {rule}).", min_length=1, max_length=500
+    )
+    default_action: ActionField = "redact"
+    actions: dict[str, ActionField] = Field(default_factory=dict)
+    detectors: dict[Literal["patterns"], DetectorModel] = Field(
+        default_factory=lambda: {"patterns": DetectorModel()}
+    )
+    events: str | None = None
+    watch_seconds: float = Field(default=1.0, gt=0, le=3600)

@@ -1,0 +1,195 @@
+"""The scanning pipeline: detectors, then overlap resolution, then actions. Pure and synchronous."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from firewall.actions import Renderer, Segment, order_key, preview, resolve
+from firewall.detectors import Detector, build_detectors
+from firewall.keys import install_key
+from firewall.model import ActionKind, Finding, Outcome, Status, Verdict
+
+if TYPE_CHECKING:
+    from firewall.policy.policy import Policy
+    from firewall.streaming import StreamScanner
+
+
+@dataclass
+class Detection:
+    """What the detectors found in one text, with their timings and failures."""
+
+    findings: list[Finding]
+    timings_ms: dict[str, float]
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(detector, reason) for each detector that raised or ran past the budget."""
+
+
+class Scanner:
+    """Scan texts with the detectors of one policy; `incremental()` gives the streaming twin."""
+
+    def __init__(self, policy: Policy, *, detectors: list[Detector] | None = None, key: bytes | None = None):
+        self.policy = policy
+        self.detectors = build_detectors(policy) if detectors is None else detectors
+        self.max_span = max((d.max_span for d in self.detectors), default=1)
+        """Longest span any detector decides; a stream holds back `max_span - 1` characters."""
+        self.renderer = Renderer(policy, key if key is not None else install_key())
+        self._budget_s = policy.detector_budget_ms / 1000
+
+    def detect(self, text: str, start: int = 0) -> Detection:
+        """Run every detector on `text` (findings from `start` on); never raises for a detector."""
+        detection = Detection([], {})
+        for detector in self.detectors:
+            began = time.perf_counter()
+            try:
+                found = detector.find(text, start)
+            except Exception as exc:  # any detector bug must become a policy decision, not a crash
+                # Only the type: an exception message may quote the raw text being scanned.
+                found, reason = [], f"raised {type(exc).__name__}"
+            else:
+                reason = None
+            elapsed = time.perf_counter() - began
+            detection.timings_ms[detector.name] = elapsed * 1000
+            if reason is None and elapsed > self._budget_s:
+                reason = f"ran {elapsed * 1000:.0f} ms, over its budget of {self._budget_s * 1000:.0f} ms"
+            if reason is not None:
+                detection.failures.append((detector.name, reason))
+            else:
+                detection.findings.extend(found)
+        return detection
+
+    def scan(self, text: str) -> Verdict:
+        """Scan a whole text and return what to emit."""
+        decisions = Decisions(self)
+        detection = self.detect(text)
+        decisions.note(detection)
+        if not decisions.stopped:
+            decisions.decide(sorted(detection.findings, key=order_key), text, 0)
+        if not decisions.stopped:
+            decisions.release(text, 0, len(text))
+        return decisions.verdict()
+
+    def incremental(self) -> StreamScanner:
+        """A stream scanner whose output equals `scan()` of the concatenated chunks."""
+        from firewall.streaming import StreamScanner
+
+        return StreamScanner(self)
+
+
+class Decisions:
+    """The state one scan builds up, shared by the one-shot and streamed faces.
+
+    Findings are decided in start order (`decide`), then text is released up to a position
+    (`release`) with each chosen segment replaced; a block or a fail-closed detector stops the scan
+    and emits the refusal instead.
+    """
+
+    def __init__(self, scanner: Scanner) -> None:
+        self._scanner = scanner
+        self.findings: list[Finding] = []
+        self._kinds: list[ActionKind] = []
+        self._evidence: list[tuple[str, str]] = []
+        self._emitted: dict[int, tuple[int, int]] = {}
+        self._pending: deque[tuple[int, Segment, str]] = deque()
+        self.covered_to = 0
+        """Where the chosen segments end, in input offsets."""
+        self.released = 0
+        """Input text before this offset has been emitted."""
+        self._out: list[str] = []
+        self._out_len = 0
+        self.status: Status = "scanned"
+        self.errors: list[str] = []
+        self.timings_ms: dict[str, float] = {}
+        self.blocked_by: str | None = None
+        self.stopped = False
+        self.refusal = ""
+        """The refusal emitted when the scan stopped."""
+
+    def note(self, detection: Detection) -> None:
+        """Account for one detection's timings and failures (may stop the scan: fail-closed)."""
+        for name, ms in detection.timings_ms.items():
+            self.timings_ms[name] = self.timings_ms.get(name, 0.0) + ms
+        for name, reason in detection.failures:
+            self.errors.append(f"{name}: {reason}")
+            if self._scanner.policy.fail_mode == "closed":
+                self.status = "fail_closed"
+                self._stop(f"detector:{name}")
+            elif self.status == "scanned":
+                self.status = "fail_open"
+
+    def decide(self, findings: list[Finding], text: str, base: int) -> None:
+        """Take final findings (in `order_key` order, starting after all earlier ones).
+
+        `text[i - base]` is the input character at offset i.
+        """
+        policy, renderer = self._scanner.policy, self._scanner.renderer
+        segments, self.covered_to = resolve(findings, self.covered_to)
+        for finding, segment in zip(findings, segments, strict=True):
+            spec = policy.action_for(finding)
+            value = text[finding.start - base : finding.end - base]
+            index = len(self.findings)
+            self.findings.append(finding)
+            self._kinds.append(spec.kind)
+            self._evidence.append((preview(value), renderer.digest(value)))
+            if spec.kind == "block" and self.blocked_by is None:
+                self.blocked_by = finding.rule
+            elif segment is not None:
+                piece = text[segment.start - base : segment.end - base]
+                self._pending.append((index, segment, renderer.replacement(spec, finding, piece)))
+        if self.blocked_by is not None:
+            self._stop(self.blocked_by)
+
+    def release(self, text: str, base: int, upto: int) -> str:
+        """Emit input text up to `upto` (or past it, to the end of a segment that covers it)."""
+        pieces: list[str] = []
+        length = self._out_len
+        position = self.released
+        while self._pending and self._pending[0][1].start < upto:
+            index, segment, replacement = self._pending.popleft()
+            before = text[position - base : segment.start - base]
+            self._emitted[index] = (length + len(before), length + len(before) + len(replacement))
+            pieces += (before, replacement)
+            length += len(before) + len(replacement)
+            position = segment.end
+        if position < upto:
+            pieces.append(text[position - base : upto - base])
+            position = upto
+        self.released = position
+        return self._emit("".join(pieces))
+
+    def _emit(self, piece: str) -> str:
+        self._out.append(piece)
+        self._out_len += len(piece)
+        return piece
+
+    def _stop(self, rule: str) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._pending.clear()
+            self.refusal = self._emit(self._scanner.policy.refusal_for(rule))
+            self.blocked_by = rule
+
+    def verdict(self) -> Verdict:
+        outcomes = tuple(
+            Outcome(finding, kind, *self._emitted.get(i, (None, None)), *self._evidence[i])
+            for i, (finding, kind) in enumerate(zip(self.findings, self._kinds, strict=True))
+        )
+        if self.stopped:
+            action = "block"
+        elif self._emitted:
+            action = "redact"
+        else:
+            action = "allow"
+        return Verdict(
+            text="".join(self._out),
+            findings=tuple(self.findings),
+            action=action,
+            status=self.status,
+            rules_version=self._scanner.policy.version,
+            outcomes=outcomes,
+            timings_ms=dict(self.timings_ms),
+            errors=tuple(self.errors),
+            blocked_by=self.blocked_by,
+        )

@@ -1,0 +1,123 @@
+"""The incremental twin of Scanner.scan(): same findings, same output, for any chunking.
+
+Strategy. A finding that starts at offset s is decided by the text up to s + max_span, so once
+N characters have arrived every finding that starts before N - (max_span - 1) is final, and no new
+one can start there. Each feed re-runs the detectors on a window that begins at an anchor (an
+offset no finding straddles, so a regex restarted there resumes exactly as a one-shot scan would,
+with a little look-behind context for \\b), decides the newly final findings in start order with
+the same `Decisions` the one-shot scan uses, and releases text up to the final boundary, or to the
+end of a chosen segment that crosses it. The unreleased tail is therefore never longer than
+max_span - 1 characters, and the text kept for re-scanning is bounded by the anchor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from firewall.actions import order_key
+from firewall.model import Finding, Verdict
+from firewall.scanner import Decisions
+
+if TYPE_CHECKING:
+    from firewall.scanner import Scanner
+
+CONTEXT = 16
+"""Characters kept before the anchor as look-behind context for detectors."""
+
+
+class StreamScanner:
+    """Feed chunks, get back only text that no later chunk can change."""
+
+    def __init__(self, scanner: Scanner, *, hold_back: int | None = None) -> None:
+        self._scanner = scanner
+        self.hold_back = scanner.max_span - 1 if hold_back is None else hold_back
+        """Characters withheld at the end of the stream; `max_span - 1` unless a test shortens it."""
+        self._decisions = Decisions(scanner)
+        self._buffer = ""
+        self._base = 0  # input offset of _buffer[0]
+        self._received = 0
+        self._decided = 0  # findings starting before this offset have been decided
+        self._anchor = 0  # detection windows start here
+        self._recent: list[Finding] = []  # decided findings that end after the anchor
+        self._finished = False
+        self.chunks = 0
+
+    @property
+    def stopped(self) -> bool:
+        """True once the response was blocked (or a detector failed closed)."""
+        return self._decisions.stopped
+
+    def feed(self, chunk: str) -> str:
+        """Add a chunk; return the text that is now safe to emit (often "")."""
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        self.chunks += 1
+        if self.stopped or not chunk:
+            return ""
+        self._buffer += chunk
+        self._received += len(chunk)
+        limit = self._received - self.hold_back
+        if limit <= self._decided:
+            return ""
+        return self._advance(limit)
+
+    def finish(self) -> str:
+        """End of input: decide the rest and return the remaining text."""
+        if self._finished:
+            raise RuntimeError("finish() called twice")
+        self._finished = True
+        if self.stopped:
+            return ""
+        return self._advance(self._received)
+
+    def verdict(self) -> Verdict:
+        """The verdict of the whole stream (complete after `finish()`, or once stopped)."""
+        return self._decisions.verdict()
+
+    def _advance(self, limit: int) -> str:
+        decisions = self._decisions
+        window_start = max(self._base, self._anchor - CONTEXT)
+        window = self._buffer[window_start - self._base :]
+        detection = self._scanner.detect(window, self._anchor - window_start)
+        decisions.note(detection)
+        if decisions.stopped:
+            return decisions.refusal
+        new = sorted(
+            (
+                _shift(f, window_start)
+                for f in detection.findings
+                if self._decided <= f.start + window_start < limit
+            ),
+            key=order_key,
+        )
+        decisions.decide(new, self._buffer, self._base)
+        if decisions.stopped:
+            return decisions.refusal
+        out = decisions.release(self._buffer, self._base, max(limit, decisions.covered_to))
+        self._decided = limit
+        self._move_anchor(limit, new)
+        return out
+
+    def _move_anchor(self, limit: int, new: list[Finding]) -> None:
+        """Move the anchor to the last offset at or before `limit` that no decided finding straddles."""
+        recent = [f for f in self._recent if f.end > self._anchor] + new
+        anchor = limit
+        moved = True
+        while moved:
+            moved = False
+            for finding in recent:
+                if finding.start < anchor < finding.end:
+                    anchor, moved = finding.start, True
+        self._anchor = anchor
+        self._recent = [f for f in recent if f.end > anchor]
+        cut = max(self._base, anchor - CONTEXT)
+        self._buffer = self._buffer[cut - self._base :]
+        self._base = cut
+
+
+def _shift(finding: Finding, offset: int) -> Finding:
+    if offset == 0:
+        return finding
+    return Finding(
+        finding.detector, finding.rule, finding.label, finding.start + offset, finding.end + offset, finding.score
+    )
