@@ -1,0 +1,225 @@
+"""Loading rule folders: versions, and every problem reported with its file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from firewall import RuleError, check_rules, load_policy
+from firewall.errors import Problem
+from tests.conftest import RULES
+
+GOOD_RULE = """\
+rules:
+  - id: extra-term
+    label: CONFIDENTIAL
+    terms: [Zebra Accord]
+    examples: {match: ['the zebra accord'], no_match: ['a zebra']}
+    ignore_case: true
+"""
+
+
+def write_pack(rules_dir: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = rules_dir / "packs" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def regex_pack(pattern: str) -> str:
+    """A pack whose one rule has `pattern` on line 5."""
+    return f"rules:\n  - id: bad\n    label: BAD\n    examples: {{match: ['x']}}\n    regex: '{pattern}'\n"
+
+
+def only_problem(rules_dir: Path) -> Problem:
+    problems = check_rules(rules_dir)
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def test_default_rules_load_with_rules_and_version() -> None:
+    """The shipped rules folder loads, with pattern rules and a 12-hex-digit version."""
+    policy = load_policy(RULES)
+
+    assert len(policy.pattern_rules) > 0
+    assert len(policy.version) == 12
+    assert int(policy.version, 16) >= 0
+    assert check_rules(RULES) == []
+
+
+def test_version_is_equal_for_equal_content(rules_dir: Path) -> None:
+    """A copy of the rules with the same bytes has the same version as the original."""
+    assert load_policy(rules_dir).version == load_policy(RULES).version
+
+
+def test_version_changes_when_a_file_changes(rules_dir: Path) -> None:
+    """Adding a rule to a pack changes the policy version."""
+    before = load_policy(rules_dir).version
+    write_pack(rules_dir, GOOD_RULE, "extra.yaml")
+
+    after = load_policy(rules_dir)
+
+    assert after.version != before
+    assert "extra-term" in {r.id for r in after.pattern_rules}
+
+
+def test_malformed_yaml_names_file_and_line(rules_dir: Path) -> None:
+    """A bad indent on line 4 raises RuleError saying 'path:4:'; check_rules gives the same problem."""
+    path = write_pack(rules_dir, "rules:\n  - id: ok\n    label: OK\n      regex: 'x'\n")
+
+    with pytest.raises(RuleError) as caught:
+        load_policy(rules_dir)
+
+    assert f"{path}:4:" in str(caught.value)
+    assert "invalid YAML" in str(caught.value)
+    assert check_rules(rules_dir) == caught.value.problems
+    assert caught.value.problems == [Problem(path, 4, caught.value.problems[0].message)]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "needle"),
+    [
+        pytest.param("    terms: [abc]\n    colour: red\n", 5, "colour", id="unknown-field"),
+        pytest.param("    terms: [abc]\n    label: lower\n", 5, "label", id="duplicate-key"),
+        pytest.param("    terms: [abc]\n    action: obliterate\n", 5, "action", id="bad-action"),
+    ],
+)
+def test_schema_problem_names_the_offending_field_line(
+    rules_dir: Path, body: str, line: int, needle: str
+) -> None:
+    """An unknown field, a repeated key or an unknown action name is reported on its own line."""
+    text = "rules:\n  - id: ok\n    label: OK\n" + body + "    examples: {match: ['abc']}\n"
+    path = write_pack(rules_dir, text)
+
+    problems = check_rules(rules_dir)
+
+    assert problems
+    assert all(p.path == path and p.line == line for p in problems), [str(p) for p in problems]
+    assert needle in problems[0].message
+
+
+def test_bad_label_is_reported_on_the_label_line(rules_dir: Path) -> None:
+    """A label that is not UPPER_CASE is reported on the label's line."""
+    path = write_pack(
+        rules_dir, "rules:\n  - id: ok\n    terms: [abc]\n    label: lower\n    examples: {match: ['abc']}\n"
+    )
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 4)
+    assert "label" in problem.message
+
+
+def test_missing_examples_is_reported_on_the_rule_line(rules_dir: Path) -> None:
+    """A rule without examples is reported at the line where that (second) rule starts."""
+    text = (
+        "rules:\n  - id: first\n    label: OK\n    terms: [abc]\n    examples: {match: ['abc']}\n"
+        "  - id: second\n    label: OK\n    terms: [def]\n"
+    )
+    path = write_pack(rules_dir, text)
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 6)
+    assert "examples" in problem.message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        pytest.param("a+", id="plus"),
+        pytest.param(r"\d{3,}", id="open-range"),
+        pytest.param("x.*", id="star"),
+        pytest.param("(a+)+$", id="catastrophic"),
+    ],
+)
+def test_unbounded_regex_is_rejected_with_advice(rules_dir: Path, pattern: str) -> None:
+    """Repetition without an upper bound is refused on the regex line, suggesting {1,64}."""
+    path = write_pack(rules_dir, regex_pack(pattern))
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 5)
+    assert "{1,64}" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        pytest.param(r"(a)\1", "RE2", id="backreference"),
+        pytest.param("(?<=x)y", "RE2", id="lookbehind"),
+        pytest.param("a?", "empty", id="optional"),
+        pytest.param(".*", "the pattern can match", id="dot-star"),
+    ],
+)
+def test_unsafe_regex_is_rejected_at_its_line(rules_dir: Path, pattern: str, reason: str) -> None:
+    """Backreferences, lookbehinds and patterns that can match nothing are refused on their line."""
+    path = write_pack(rules_dir, regex_pack(pattern))
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 5)
+    assert "rule bad:" in problem.message
+    assert reason in problem.message
+    with pytest.raises(RuleError):
+        load_policy(rules_dir)
+
+
+def test_duplicate_rule_id_across_files_names_both(rules_dir: Path) -> None:
+    """A rule id already used in pii.yaml is reported in the second file, pointing at the first."""
+    path = write_pack(rules_dir, "rules:\n  - id: email\n    label: OK\n    terms: [abc]\n    examples: {match: ['abc']}\n", "zz.yaml")
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 2)
+    assert "duplicate rule id 'email'" in problem.message
+    assert str(rules_dir / "packs" / "pii.yaml") in problem.message
+
+
+def test_failing_examples_are_problems_at_the_rule(rules_dir: Path) -> None:
+    """A match example that does not match and a no_match example that does are both reported."""
+    text = "rules:\n  - id: ok\n    label: OK\n    terms: [abc]\n    examples: {match: ['xyz'], no_match: ['abc']}\n"
+    path = write_pack(rules_dir, text)
+
+    problems = check_rules(rules_dir)
+
+    assert [(p.path, p.line) for p in problems] == [(path, 2), (path, 2)]
+    assert "should match but does not: 'xyz'" in problems[0].message
+    assert "should not match but does: 'abc'" in problems[1].message
+
+
+def test_check_rules_collects_every_problem_from_every_file(rules_dir: Path) -> None:
+    """Three broken files give all their problems in one check, not just the first."""
+    yaml_bad = write_pack(rules_dir, "rules:\n  - id: a\n   label: X\n", "a.yaml")
+    regex_bad = write_pack(rules_dir, regex_pack("a+"), "b.yaml")
+    example_bad = write_pack(
+        rules_dir, "rules:\n  - id: c\n    label: OK\n    terms: [abc]\n    examples: {match: ['nope']}\n", "c.yaml"
+    )
+
+    problems = check_rules(rules_dir)
+
+    assert sorted((p.path.name, p.line) for p in problems) == [("a.yaml", 3), ("b.yaml", 5), ("c.yaml", 2)]
+    assert {p.path for p in problems} == {yaml_bad, regex_bad, example_bad}
+    with pytest.raises(RuleError) as caught:
+        load_policy(rules_dir)
+    assert len(caught.value.problems) == 3
+
+
+def test_missing_policy_file_is_a_problem(rules_dir: Path) -> None:
+    """A folder without policy.yaml does not load, and the problem names policy.yaml."""
+    (rules_dir / "policy.yaml").unlink()
+
+    problem = only_problem(rules_dir)
+
+    assert problem.path == rules_dir / "policy.yaml"
+    assert "missing policy.yaml" in problem.message
+
+
+def test_missing_folder_is_a_problem(tmp_path: Path) -> None:
+    """A rules folder that does not exist raises RuleError naming it."""
+    folder = tmp_path / "nowhere"
+
+    with pytest.raises(RuleError) as caught:
+        load_policy(folder)
+
+    assert str(caught.value) == f"{folder}:1: rules folder not found"
