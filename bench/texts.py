@@ -1,6 +1,6 @@
 """Deterministic, realistic benchmark texts: assistant prose, code, logs and config files.
 
-`generated_texts()` builds texts of 1-8 KB from a seeded RNG; about 30 % of them carry a few
+`generated_texts()` builds texts of 1-8 KB from a seeded RNG; 30 % of them carry a few
 values in the shapes of the default rules (emails, phones, cards, IBANs, IPs, vendor keys).
 `transcript_texts()` joins the chunks of every exchange in samples/transcripts/*.jsonl.
 """
@@ -84,7 +84,8 @@ def _prose(rng: random.Random, size: int) -> str:
 
 
 def _code(rng: random.Random, size: int) -> str:
-    parts = ["Here is an implementation:\n\n```python\nimport logging\nimport time\n\nlog = logging.getLogger(__name__)\n\n"]
+    header = "```python\nimport logging\nimport time\n\nlog = logging.getLogger(__name__)\n\n"
+    parts = ["Here is an implementation:\n\n" + header]
     length = 0
     while length < size:
         fn, a, b = rng.choice(_FUNCS), rng.choice(_IDENT), rng.choice(_IDENT)
@@ -161,7 +162,8 @@ def _luhn_card(rng: random.Random) -> str:
         total += d - 9 if d > 9 else d
     digits.append((10 - total % 10) % 10)
     s = "".join(map(str, digits))
-    return rng.choice([s, " ".join(s[i : i + 4] for i in range(0, 16, 4)), "-".join(s[i : i + 4] for i in range(0, 16, 4))])
+    groups = [s[i : i + 4] for i in range(0, 16, 4)]
+    return rng.choice([s, " ".join(groups), "-".join(groups)])
 
 
 def _alnum(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
@@ -173,7 +175,8 @@ def _sensitive(rng: random.Random) -> str:
     if kind == 0:
         return f"You can reach {rng.choice(_NAMES)}@{rng.choice(_DOMAINS)} for access."
     if kind == 1:
-        return rng.choice([f"Call +1 415 555 0{rng.randint(100, 199)} after 5pm.", f"Phone: (415) 555-0{rng.randint(100, 199)}."])
+        call = f"Call +1 415 555 0{rng.randint(100, 199)} after 5pm."
+        return rng.choice([call, f"Phone: (415) 555-0{rng.randint(100, 199)}."])
     if kind == 2:
         return f"The card on file is {_luhn_card(rng)}."
     if kind == 3:
@@ -205,7 +208,7 @@ def generated_texts(count: int = 50, seed: int = 20240517) -> list[tuple[str, st
         kind, build = kinds[i % len(kinds)]
         text = build(rng, rng.randint(1024, 7200))
         name = f"{kind}-{i:02d}"
-        if rng.random() < 0.3:
+        if (i * 7) % 10 < 3:  # 3 texts in every 10, spread over the kinds; same for any count
             text, name = _sprinkle(rng, text), name + "+pii"
         texts.append((name, text))
     return texts

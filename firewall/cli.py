@@ -132,3 +132,12 @@ def demo(rules_dir: Path, events: str | None, samples: Path, speed: float) -> No
 
     failures = _print_replay(rules_dir, events, load_transcripts([samples]), speed)
     sys.exit(1 if failures else 0)
+
+
+def _add_subcommands() -> None:
+    from firewall.cli_canary import canary
+
+    main.add_command(canary)
+
+
+_add_subcommands()

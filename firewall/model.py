@@ -20,6 +20,8 @@ class Finding:
     start: int
     end: int
     score: float = 1.0
+    source: str = ""
+    """Where the leaked thing came from, when known (a canary's placement, a corpus document)."""
 
     def to_dict(self) -> dict[str, object]:
         return {

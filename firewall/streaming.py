@@ -12,6 +12,7 @@ max_span - 1 characters, and the text kept for re-scanning is bounded by the anc
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from firewall.actions import order_key
@@ -118,6 +119,4 @@ class StreamScanner:
 def _shift(finding: Finding, offset: int) -> Finding:
     if offset == 0:
         return finding
-    return Finding(
-        finding.detector, finding.rule, finding.label, finding.start + offset, finding.end + offset, finding.score
-    )
+    return dataclasses.replace(finding, start=finding.start + offset, end=finding.end + offset)

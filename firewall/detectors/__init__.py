@@ -46,7 +46,14 @@ def _build_patterns(policy: Policy) -> Detector:
     return PatternDetector(policy.pattern_rules)
 
 
+def _build_canary(policy: Policy) -> Detector:
+    from firewall.detectors.canary import CanaryDetector
+
+    return CanaryDetector(policy.canaries, **policy.detector_settings.get("canary", {}))
+
+
 DETECTORS: dict[str, Callable[[Policy], Detector]] = {
+    "canary": _build_canary,
     "patterns": _build_patterns,
 }
 """Detector kinds by name, in the order a scan runs them (cheap first)."""

@@ -27,6 +27,7 @@ class EventFinding:
     score: float
     preview: str
     digest: str
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Event:
                     score=o.finding.score,
                     preview=o.preview,
                     digest=o.digest,
+                    source=o.finding.source,
                 )
                 for o in verdict.outcomes
             ),

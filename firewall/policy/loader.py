@@ -13,7 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from firewall.errors import Problem, RuleError
 from firewall.policy.policy import ActionSpec, PatternRule, Policy
-from firewall.policy.schema import ActionField, PackModel, PolicyModel, RuleModel
+from firewall.canaries import MIN_BITS, Canary, estimate_bits
+from firewall.normalize import canonical
+from firewall.policy.schema import ActionField, PackModel, PolicyModel, RegistryModel, RuleModel
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,6 +87,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     settings: PolicyModel | None = None
     rules: list[PatternRule] = []
     seen: dict[str, PatternRule] = {}
+    canaries: dict[str, Canary] = {}
     for path in files:
         doc = _parse(path, problems)
         if doc is None:
@@ -92,8 +95,11 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         if path == policy_path:
             settings = _validate(PolicyModel, doc, problems)
             continue
+        if isinstance(doc.data, dict) and "canaries" in doc.data:
+            _load_canaries(doc, canaries, problems)
+            continue
         if not isinstance(doc.data, dict) or "rules" not in doc.data:
-            problems.append(Problem(path, 1, "expected a mapping with a 'rules:' list"))
+            problems.append(Problem(path, 1, "expected a mapping with a 'rules:' list (or 'canaries:')"))
             continue
         pack = _validate(PackModel, doc, problems)
         if pack is None:
@@ -127,7 +133,11 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             refusal=settings.refusal,
             default_action=_action(settings.default_action),
             label_actions={label: _action(a) for label, a in settings.actions.items()},
-            detectors=tuple(k for k, d in settings.detectors.items() if d.enabled),
+            detectors=tuple(kind for kind, d in settings.detectors if d.enabled),
+            detector_settings={
+                kind: d.model_dump(exclude={"enabled"}) for kind, d in settings.detectors if d.enabled
+            },
+            canaries=tuple(c for c in canaries.values() if not c.retired),
             pattern_rules=tuple(rules),
             events=settings.events,
             watch_seconds=settings.watch_seconds,
@@ -135,6 +145,34 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         ),
         [],
     )
+
+
+def _load_canaries(doc: _Doc, canaries: dict[str, Canary], problems: list[Problem]) -> None:
+    """Registry entries; problems never quote a canary's value (it is a secret)."""
+    registry = _validate(RegistryModel, doc, problems)
+    if registry is None:
+        return
+    skeletons = {c.skeleton: c.id for c in canaries.values()}
+    for index, entry in enumerate(registry.canaries):
+        line = doc.line(("canaries", index))
+        bits = entry.bits if entry.bits is not None else estimate_bits(entry.value)
+        skeleton = canonical(entry.value)
+        if entry.id in canaries:
+            problems.append(Problem(doc.path, line, f"duplicate canary id {entry.id!r}"))
+        elif bits < MIN_BITS or len(skeleton) < 8:
+            problems.append(
+                Problem(doc.path, line, f"canary {entry.id}: too guessable ({bits:.0f} bits, {len(skeleton)} letters and digits); "
+                        f"use at least {MIN_BITS:.0f} bits and 8 letters or digits, e.g. `outguard canary new`")
+            )
+        elif skeleton in skeletons and not entry.retired:
+            problems.append(Problem(doc.path, line, f"canary {entry.id}: same value as canary {skeletons[skeleton]}"))
+        else:
+            canaries[entry.id] = Canary(
+                id=entry.id, value=entry.value, placement=entry.placement, created=entry.created,
+                note=entry.note, format=entry.format, bits=bits, retired=entry.retired,
+            )
+            if not entry.retired:
+                skeletons[skeleton] = entry.id
 
 
 def _parse(path: Path, problems: list[Problem]) -> _Doc | None:

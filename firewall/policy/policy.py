@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from firewall.canaries import Canary
 from firewall.model import ActionKind
 
 if TYPE_CHECKING:
@@ -64,6 +65,10 @@ class Policy:
     events: str | None = None
     watch_seconds: float = 1.0
     rule_actions: Mapping[str, ActionSpec] = field(default_factory=dict)
+    canaries: tuple[Canary, ...] = ()
+    """Active (not retired) canaries."""
+    detector_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per detector kind, its settings from policy.yaml (besides `enabled`)."""
 
     def action_for(self, finding: Finding) -> ActionSpec:
         """The rule's own action, else its label's, else the policy default."""

@@ -71,6 +71,37 @@ class DetectorModel(_Strict):
     enabled: bool = True
 
 
+class CanaryDetectorModel(DetectorModel):
+    min_share: float = Field(default=0.6, gt=0, le=1)
+    """A fragment must cover at least this share of a canary's characters..."""
+    min_bits: float = Field(default=40.0, ge=16, le=256)
+    """...and at least this many bits of its entropy, to count as a (partial) leak."""
+    max_gap: int = Field(default=8, ge=0, le=16)
+    """Most characters that may be dropped (spaces, dashes, zero-width...) between two canary characters."""
+
+
+class DetectorsModel(_Strict):
+    patterns: DetectorModel = DetectorModel()
+    canary: CanaryDetectorModel = CanaryDetectorModel()
+
+
+class CanaryModel(_Strict):
+    """One entry of rules/canaries.yaml."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    value: str = Field(min_length=1, max_length=500)
+    placement: Literal["system-prompt", "training", "rag", "tool"]
+    created: str
+    note: str = ""
+    format: Literal["token", "account", "sentence", "custom"] = "custom"
+    bits: float | None = Field(default=None, ge=0, le=4096)
+    retired: bool = False
+
+
+class RegistryModel(_Strict):
+    canaries: list[CanaryModel]
+
+
 class PolicyModel(_Strict):
     """rules/policy.yaml."""
 
@@ -81,8 +112,6 @@ class PolicyModel(_Strict):
     )
     default_action: ActionField = "redact"
     actions: dict[str, ActionField] = Field(default_factory=dict)
-    detectors: dict[Literal["patterns"], DetectorModel] = Field(
-        default_factory=lambda: {"patterns": DetectorModel()}
-    )
+    detectors: DetectorsModel = DetectorsModel()
     events: str | None = None
     watch_seconds: float = Field(default=1.0, gt=0, le=3600)

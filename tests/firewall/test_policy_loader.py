@@ -28,7 +28,13 @@ def write_pack(rules_dir: Path, text: str, name: str = "bad.yaml") -> Path:
 
 def regex_pack(pattern: str) -> str:
     """A pack whose one rule has `pattern` on line 5."""
-    return f"rules:\n  - id: bad\n    label: BAD\n    examples: {{match: ['x']}}\n    regex: '{pattern}'\n"
+    head = "rules:\n  - id: bad\n    label: BAD\n    examples: {match: ['x']}\n"
+    return head + f"    regex: '{pattern}'\n"
+
+
+def term_pack(rule_id: str = "ok", examples: str = "{match: ['abc']}") -> str:
+    """A pack whose one rule, starting on line 2, flags the term 'abc'."""
+    return f"rules:\n  - id: {rule_id}\n    label: OK\n    terms: [abc]\n    examples: {examples}\n"
 
 
 def only_problem(rules_dir: Path) -> Problem:
@@ -64,7 +70,7 @@ def test_version_changes_when_a_file_changes(rules_dir: Path) -> None:
 
 
 def test_malformed_yaml_names_file_and_line(rules_dir: Path) -> None:
-    """A bad indent on line 4 raises RuleError saying 'path:4:'; check_rules gives the same problem."""
+    """A bad indent on line 4 raises RuleError saying 'path:4:'; check_rules agrees."""
     path = write_pack(rules_dir, "rules:\n  - id: ok\n    label: OK\n      regex: 'x'\n")
 
     with pytest.raises(RuleError) as caught:
@@ -101,7 +107,8 @@ def test_schema_problem_names_the_offending_field_line(
 def test_bad_label_is_reported_on_the_label_line(rules_dir: Path) -> None:
     """A label that is not UPPER_CASE is reported on the label's line."""
     path = write_pack(
-        rules_dir, "rules:\n  - id: ok\n    terms: [abc]\n    label: lower\n    examples: {match: ['abc']}\n"
+        rules_dir,
+        "rules:\n  - id: ok\n    terms: [abc]\n    label: lower\n    examples: {match: ['abc']}\n",
     )
 
     problem = only_problem(rules_dir)
@@ -167,7 +174,7 @@ def test_unsafe_regex_is_rejected_at_its_line(rules_dir: Path, pattern: str, rea
 
 def test_duplicate_rule_id_across_files_names_both(rules_dir: Path) -> None:
     """A rule id already used in pii.yaml is reported in the second file, pointing at the first."""
-    path = write_pack(rules_dir, "rules:\n  - id: email\n    label: OK\n    terms: [abc]\n    examples: {match: ['abc']}\n", "zz.yaml")
+    path = write_pack(rules_dir, term_pack("email"), "zz.yaml")
 
     problem = only_problem(rules_dir)
 
@@ -178,8 +185,7 @@ def test_duplicate_rule_id_across_files_names_both(rules_dir: Path) -> None:
 
 def test_failing_examples_are_problems_at_the_rule(rules_dir: Path) -> None:
     """A match example that does not match and a no_match example that does are both reported."""
-    text = "rules:\n  - id: ok\n    label: OK\n    terms: [abc]\n    examples: {match: ['xyz'], no_match: ['abc']}\n"
-    path = write_pack(rules_dir, text)
+    path = write_pack(rules_dir, term_pack(examples="{match: ['xyz'], no_match: ['abc']}"))
 
     problems = check_rules(rules_dir)
 
@@ -192,13 +198,12 @@ def test_check_rules_collects_every_problem_from_every_file(rules_dir: Path) -> 
     """Three broken files give all their problems in one check, not just the first."""
     yaml_bad = write_pack(rules_dir, "rules:\n  - id: a\n   label: X\n", "a.yaml")
     regex_bad = write_pack(rules_dir, regex_pack("a+"), "b.yaml")
-    example_bad = write_pack(
-        rules_dir, "rules:\n  - id: c\n    label: OK\n    terms: [abc]\n    examples: {match: ['nope']}\n", "c.yaml"
-    )
+    example_bad = write_pack(rules_dir, term_pack("c", "{match: ['nope']}"), "c.yaml")
 
     problems = check_rules(rules_dir)
 
-    assert sorted((p.path.name, p.line) for p in problems) == [("a.yaml", 3), ("b.yaml", 5), ("c.yaml", 2)]
+    located = sorted((p.path.name, p.line) for p in problems)
+    assert located == [("a.yaml", 3), ("b.yaml", 5), ("c.yaml", 2)]
     assert {p.path for p in problems} == {yaml_bad, regex_bad, example_bad}
     with pytest.raises(RuleError) as caught:
         load_policy(rules_dir)

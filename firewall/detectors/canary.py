@@ -1,0 +1,264 @@
+"""Find registered canaries in output, through case, spacing, Unicode, encoding and partial disguises.
+
+How. The output is folded to a skeleton (firewall.normalize: letters and digits, look-alikes folded,
+separators dropped) with a map back to the input. Runs that look like base64, base32, hex or
+URL-encoding are decoded (at every alignment, so a run cut by a stream window still decodes, and
+then decoded again once, for double encodings) into further skeletons. Each skeleton is scanned
+forwards, reversed, rot13 and reversed-rot13 by ONE Aho-Corasick automaton holding every canary's
+fragments: all substrings of the fragment length k (60% of the canary and ≥ 40 bits, by default)
+or the whole canary when it is shorter. Hits of one canary at one alignment merge into a span;
+covering the whole canary scores 1.0, a fragment scores less. Cost does not grow with the number of
+canaries (one automaton pass per view).
+
+Bounds. Between two canary characters at most `max_gap` characters may be dropped (spaces, dashes,
+zero-width characters...), and a finding may cover at most 12 output characters per character of the
+canary's value plus 64: that covers any two disguises together (URL-encoded fullwidth or zero-width-separated
+canaries are the widest, at 9 and 12 characters per canary character). These bounds make
+`max_span` honest, so streams are scanned exactly; the price is a longer stream hold-back for
+long canaries (sentence canaries).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import string
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+from firewall.canaries import Canary
+from firewall.model import Finding
+from firewall.normalize import View, canonical_view, merge_table
+
+EXPANSION = 12
+_NOT_TEXT = re.compile(r"[\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SLACK = 64
+_ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm")
+_RAW_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
+)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """Text decoded from a run of the input, with each character's input span."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+
+class CanaryDetector:
+    """Find every registered canary, disguised or not, and say which one leaked and from where."""
+
+    name = "canary"
+
+    def __init__(self, canaries: Sequence[Canary], *, min_share: float = 0.6, min_bits: float = 40.0, max_gap: int = 8):
+        self.canaries = tuple(canaries)
+        self.max_gap = max_gap
+        self._skeletons = [c.skeleton for c in self.canaries]
+        self._fragment = [self._fragment_length(c, s, min_share, min_bits) for c, s in zip(self.canaries, self._skeletons, strict=True)]
+        longest = max((len(c.value) for c in self.canaries), default=0)
+        self.max_cover = EXPANSION * longest + SLACK
+        """Longest input span a finding may cover."""
+        self.max_span = self.max_cover + 16  # + a base32 group and a base64 group of look-ahead
+        self._automaton = self._build()
+
+    @staticmethod
+    def _fragment_length(canary: Canary, skeleton: str, share: float, bits: float) -> int:
+        per_char = (canary.bits or 0) / len(skeleton) if skeleton else 0
+        needed_for_bits = math.ceil(bits / per_char) if per_char else len(skeleton)
+        return min(len(skeleton), max(math.ceil(share * len(skeleton)), needed_for_bits))
+
+    def _build(self) -> ahocorasick.Automaton | None:
+        entries: dict[str, list[tuple[int, int]]] = {}
+        for index, (skeleton, k) in enumerate(zip(self._skeletons, self._fragment, strict=True)):
+            for offset in range(len(skeleton) - k + 1):
+                entries.setdefault(skeleton[offset : offset + k], []).append((index, offset))
+        if not entries:
+            return None
+        automaton = ahocorasick.Automaton()
+        for key, payload in entries.items():
+            automaton.add_word(key, tuple(payload))
+        automaton.make_automaton()
+        return automaton
+
+    def find(self, text: str, start: int = 0) -> list[Finding]:
+        if self._automaton is None or not text:
+            return []
+        found: dict[tuple[str, int, int], Finding] = {}
+        for view, local in self._views(text):
+            for finding in self._scan_view(view, local):
+                if finding.start >= start:
+                    key = (finding.rule, finding.start, finding.end)
+                    if key not in found or found[key].score < finding.score:
+                        found[key] = finding
+        return list(found.values())
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def _views(self, text: str) -> Iterator[tuple[View, View]]:
+        """(view in input offsets, the same view in its own text's offsets for gap checks)."""
+        plain = canonical_view(text)
+        yield plain, plain
+        if not text.isascii():
+            # rot13 of the ASCII letters before folding: rot13 of a homoglyph disguise leaves the
+            # look-alikes as they were (the other order is the rot13 variant of `plain`).
+            rotated = canonical_view(text.translate(_RAW_ROT13))
+            yield rotated, rotated
+        for decoded in _decode_runs(text):
+            inner = canonical_view(decoded.text)
+            yield _compose(inner, decoded), inner
+            for twice in _decode_runs(decoded.text):  # one more level: base64 of hex, and such
+                view = canonical_view(twice.text)
+                composed = _compose(view, _Decoded(twice.text, [decoded.starts[s] for s in twice.starts], [decoded.ends[e - 1] for e in twice.ends]))
+                yield composed, view
+
+    def _scan_view(self, view: View, local: View) -> Iterator[Finding]:
+        text = view.text
+        n = len(text)
+        for reverse in (False, True):
+            base = text[::-1] if reverse else text
+            for rot in (False, True):
+                haystack = (base.translate(_ROT13) if rot else base).translate(merge_table())
+                groups: dict[tuple[int, int], list[int]] = {}
+                for last, payload in self._automaton.iter(haystack):
+                    for index, offset in payload:
+                        k = self._fragment[index]
+                        begin = last - k + 1
+                        span = groups.setdefault((index, begin - offset), [begin, last + 1])
+                        span[0], span[1] = min(span[0], begin), max(span[1], last + 1)
+                for (index, _), (begin, end) in groups.items():
+                    if reverse:
+                        begin, end = n - end, n - begin
+                    yield from self._findings(index, view, local, begin, end)
+
+    def _findings(self, index: int, view: View, local: View, begin: int, end: int) -> Iterator[Finding]:
+        """Split a skeleton span where too much was dropped; keep pieces long enough to count."""
+        canary, length, k = self.canaries[index], len(self._skeletons[index]), self._fragment[index]
+        piece_start = begin
+        for i in range(begin, end + 1):
+            if i == end or (i > begin and local.starts[i] - local.ends[i - 1] > self.max_gap):
+                covered = i - piece_start
+                first, last = view.starts[piece_start], view.ends[i - 1]
+                if covered >= k and last - first <= self.max_cover:
+                    score = 1.0 if covered == length else round(0.9 * covered / length, 3)
+                    yield Finding(self.name, canary.id, "CANARY", first, last, score, canary.placement)
+                piece_start = i
+
+
+def _compose(view: View, decoded: _Decoded) -> View:
+    return View(view.text, [decoded.starts[s] for s in view.starts], [decoded.ends[e - 1] for e in view.ends])
+
+
+def _decode_runs(text: str) -> Iterator[_Decoded]:
+    """Decoded views of every run that looks encoded, read forwards and backwards.
+
+    Whitespace inside a run is skipped (base64 wrapped over lines, or spaced out), so a run is a
+    list of (offset, character) pairs rather than a slice."""
+    for pattern, decoder in _RUNS:
+        for match in pattern.finditer(text):
+            chars = [(match.start() + i, c) for i, c in enumerate(match.group()) if not c.isspace()]
+            yield from decoder(chars, match.end())
+            yield from decoder(chars[::-1], None)
+
+
+def _base64(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+    body = [(p, {"-": "+", "_": "/"}.get(c, c)) for p, c in chars if c != "="]
+    yield from _grouped(body, pad_end, 4, 3, _b64)
+
+
+def _base32(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+    body = [(p, c.upper()) for p, c in chars if c != "="]
+    yield from _grouped(body, pad_end, 8, 5, _b32)
+
+
+def _hex(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+    digits = [(p, c) for p, c in chars if c not in ":-"]
+    yield from _grouped(digits, pad_end, 2, 1, bytes.fromhex)
+
+
+def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+    if not any(c == "%" for _, c in chars):
+        return
+    data, starts, ends, i = bytearray(), [], [], 0
+    while i < len(chars):
+        position, char = chars[i]
+        triple = "".join(c for _, c in chars[i + 1 : i + 3])
+        if char == "%" and len(triple) == 2 and all(c in string.hexdigits for c in triple):
+            data.append(int(triple, 16))
+            starts.append(min(position, chars[i + 2][0]))
+            ends.append(max(position, chars[i + 2][0]) + 1)
+            i += 3
+            continue
+        data.append(ord(" ") if char == "+" else ord(char) if ord(char) < 128 else ord("?"))
+        starts.append(position)
+        ends.append(position + 1)
+        i += 1
+    yield from _text_of(bytes(data), starts, ends)
+
+
+def _runs(alphabet: str, minimum: int, padding: str = "") -> re.Pattern[str]:
+    """Contiguous runs (wrapped over lines, as MIME base64 is) or runs spaced out one character at a time."""
+    pad = f"(?:{padding})?" if padding else ""
+    contiguous = rf"{alphabet}{{{minimum},}}(?:\r?\n{alphabet}{{4,}})*{pad}"
+    spaced = rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet}){{{minimum - 1},}}"
+    return re.compile(f"{contiguous}|{spaced}")
+
+
+_RUNS = (
+    (_runs(r"[A-Za-z0-9+/_-]", 12, "={1,2}"), _base64),
+    (_runs(r"[A-Za-z2-7]", 16, "={1,6}"), _base32),
+    (re.compile(r"(?:[0-9A-Fa-f]{2}[:-]?){6,}|[0-9A-Fa-f](?:[ \t\r\n]{1,3}[0-9A-Fa-f]){11,}"), _hex),
+    (_runs(r"[%A-Za-z0-9._~+-]", 6), _url),
+)
+
+
+def _b64(chunk: str) -> bytes:
+    return base64.b64decode(chunk + "=" * (-len(chunk) % 4))
+
+
+def _b32(chunk: str) -> bytes:
+    return base64.b32decode(chunk + "=" * (-len(chunk) % 8))
+
+
+def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width: int, decode) -> Iterator[_Decoded]:  # type: ignore[no-untyped-def]
+    """Decode at every alignment, group by group; each byte maps to its group's characters.
+
+    `pad_end`, for a run read forwards, is where its padding ends: the last group's bytes cover it."""
+    for align in range(size):
+        body = chars[align:]
+        data = b""
+        for usable in (len(body), len(body) - len(body) % size):  # with a partial last group if it decodes
+            try:
+                data = decode("".join(c for _, c in body[:usable]))
+                break
+            except (binascii.Error, ValueError):
+                continue
+        starts, ends = [], []
+        for i in range(len(data)):
+            first = (i // width) * size
+            group = [p for p, _ in body[first : first + size]]
+            starts.append(min(group))
+            ends.append(pad_end if pad_end is not None and first + size >= len(body) else max(group) + 1)
+        yield from _text_of(data, starts, ends)
+
+
+def _text_of(data: bytes, starts: list[int], ends: list[int]) -> Iterator[_Decoded]:
+    """Decoded bytes as text, if they look like text; each character maps to its bytes' input span."""
+    if len(data) < 6:
+        return
+    text = data.decode("utf-8", "surrogateescape")
+    if len(_NOT_TEXT.findall(text)) > 0.2 * len(text):
+        return  # not text at this alignment
+    char_starts, char_ends, position = [], [], 0
+    for char in text:
+        width = len(char.encode("utf-8", "surrogateescape"))
+        char_starts.append(starts[position])
+        char_ends.append(ends[position + width - 1])
+        position += width
+    yield _Decoded(text, char_starts, char_ends)

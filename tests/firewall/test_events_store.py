@@ -1,0 +1,282 @@
+"""Event stores: nothing raw is ever written, writing never blocks callers, stores read back."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from firewall import ConfigError, Firewall
+from firewall.events import Event, EventWriter, JsonlSink, SQLiteSink, sink_from_uri
+from firewall.events.store import EventStore
+from firewall.replay import load_transcripts, replay
+from firewall.testing import capture_events
+from tests.conftest import KEY, RULES, SAMPLES
+
+TRANSCRIPTS = load_transcripts([SAMPLES / "transcripts"])
+SENSITIVE = sorted({value for t in TRANSCRIPTS for value in t.sensitive})
+INJECTION = "x'); DROP TABLE events;--"
+
+
+def raw_forms(value: str) -> list[bytes]:
+    """The bytes a raw value would leave in a file: as written, and JSON-escaped."""
+    return [value.encode(), json.dumps(value)[1:-1].encode()]
+
+
+def leaked(blob: bytes) -> list[str]:
+    return [value for value in SENSITIVE if any(form in blob for form in raw_forms(value))]
+
+
+def run_in_thread(fn: Callable[[], object], timeout: float = 5.0) -> bool:
+    """Run `fn` on a helper thread; True when it finished within `timeout` seconds."""
+    worker = threading.Thread(target=fn, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return not worker.is_alive()
+
+
+@pytest.fixture
+def sqlite_fw(tmp_path: Path) -> Iterator[Firewall]:
+    fw = Firewall.from_rules(RULES, events=f"sqlite:///{tmp_path}/ev.db", key=KEY)
+    yield fw
+    fw.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EventStore]:
+    reader = EventStore(tmp_path / "ev.db")
+    yield reader
+    reader.close()
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "jsonl"])
+def test_replayed_samples_leave_no_raw_value_in_the_store(tmp_path: Path, scheme: str) -> None:
+    """After replaying every sample, no sensitive value is in the store's bytes (WAL included)."""
+    assert len(SENSITIVE) >= 20  # the samples really carry secrets to look for
+    path = tmp_path / f"ev.{'db' if scheme == 'sqlite' else 'jsonl'}"
+    fw = Firewall.from_rules(RULES, events=f"{scheme}:///{path}", key=KEY)
+
+    results = list(replay(fw, TRANSCRIPTS))
+    fw.flush()
+    while_open = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    fw.close()
+    after_close = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+    assert all(r.ok for r in results)
+    assert fw.events_dropped == 0
+    assert leaked(while_open) == []
+    assert leaked(after_close) == []
+    if scheme == "jsonl":
+        assert len(path.read_text().splitlines()) == len(TRANSCRIPTS)
+    else:
+        reader = EventStore(path)
+        try:
+            assert len(reader.tail()) == len(TRANSCRIPTS)
+        finally:
+            reader.close()
+
+
+def test_the_leak_check_would_see_a_raw_value(tmp_path: Path) -> None:
+    """The byte search above finds a raw value that does reach the SQLite file."""
+    sink = SQLiteSink(tmp_path / "ev.db")
+    sink.write([Event(kind="verdict", output=f"oops {SENSITIVE[0]}")])
+    sink.close()
+
+    assert leaked((tmp_path / "ev.db").read_bytes()) == [SENSITIVE[0]]
+
+
+def test_tail_returns_only_newer_events_in_order(sqlite_fw: Firewall, store: EventStore) -> None:
+    """tail(after_id) gives the events written after that id, oldest first."""
+    for word in ("one", "two", "three"):
+        sqlite_fw.scan(word, principal=word)
+    sqlite_fw.flush()
+
+    everything = store.tail()
+    later = store.tail(after_id=everything[0].id or 0)
+
+    assert [e.principal for e in everything] == ["one", "two", "three"]
+    assert [e.principal for e in later] == ["two", "three"]
+    assert store.tail(after_id=everything[-1].id or 0) == []
+
+
+def test_query_filters_by_action_label_and_principal(
+    sqlite_fw: Firewall, store: EventStore
+) -> None:
+    """query() returns exactly the events matching the action, label or principal, newest first."""
+    sqlite_fw.scan("nothing here", principal="a")
+    sqlite_fw.scan("mail jane@corp.example from 10.24.3.17", principal="b")
+    sqlite_fw.scan("-----BEGIN RSA PRIVATE KEY-----", principal="b")
+    sqlite_fw.flush()
+
+    assert [e.principal for e in store.query(action="block")] == ["b"]
+    assert [e.labels for e in store.query(label="EMAIL")] == [["EMAIL", "IP_ADDRESS"]]
+    assert [e.action for e in store.query(label="IP_ADDRESS")] == ["redact"]
+    assert [e.action for e in store.query(principal="b")] == ["block", "redact"]
+    assert [e.action for e in store.query(principal="a")] == ["allow"]
+    assert store.query(label="EMAI") == []
+
+
+def test_get_returns_the_event_with_that_id(sqlite_fw: Firewall, store: EventStore) -> None:
+    """get(id) returns that event; an unknown id gives None."""
+    sqlite_fw.scan("mail jane@corp.example", principal="p")
+    sqlite_fw.flush()
+    [event] = store.tail()
+
+    found = store.get(event.id or 0)
+
+    assert found == event
+    assert found is not None and found.labels == ["EMAIL"]
+    assert store.get(10_000) is None
+
+
+def test_hostile_principal_is_stored_and_queried_intact(
+    sqlite_fw: Firewall, store: EventStore
+) -> None:
+    """A principal written like SQL is data: it comes back unchanged and the table survives."""
+    sqlite_fw.scan("hello", principal=INJECTION)
+    sqlite_fw.scan("hello again", principal="other")
+    sqlite_fw.flush()
+
+    assert [e.principal for e in store.query(principal=INJECTION)] == [INJECTION]
+    assert len(store.tail()) == 2
+
+
+def test_prompt_is_stored_redacted(sqlite_fw: Firewall, store: EventStore, tmp_path: Path) -> None:
+    """A prompt holding an address is stored with the address replaced."""
+    sqlite_fw.scan("fine", prompt="my mail is jane@corp.example")
+    sqlite_fw.close()
+
+    [event] = store.tail()
+
+    assert event.prompt == "my mail is [EMAIL]"
+    assert b"jane@corp.example" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_findings_carry_preview_and_digest_never_the_value(fw: Firewall) -> None:
+    """An event finding has a masked preview and a hex digest; the raw value appears nowhere."""
+    with capture_events(fw) as events:
+        fw.scan("mail jane@corp.example now")
+
+    [finding] = events[0].findings
+    assert finding.preview and finding.preview != "jane@corp.example"
+    assert "jane@corp.example" not in finding.preview
+    assert len(finding.digest) >= 16
+    assert "jane@corp.example" not in repr(events)
+
+
+def digest_of(text: str, key: bytes) -> str:
+    fw = Firewall.from_rules(RULES, events=False, key=key)
+    with capture_events(fw) as events:
+        fw.scan(text)
+    fw.close()
+    return events[0].findings[0].digest
+
+
+def test_digest_is_stable_per_key_and_differs_across_keys() -> None:
+    """One value under one key always hashes alike; another key or value hashes differently."""
+    first = digest_of("jane@corp.example", KEY)
+
+    assert digest_of("see jane@corp.example", KEY) == first
+    assert digest_of("jane@corp.example", b"another-key-0123456789") != first
+    assert digest_of("john@corp.example", KEY) != first
+
+
+class ListSink:
+    """Keeps what it gets; `hold` makes write() wait for `release`; `fail_first` raises once."""
+
+    def __init__(self, *, hold: bool = False, fail_first: bool = False) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        self.fail_first = fail_first
+        self.events: list[Event] = []
+
+    def write(self, events: Sequence[Event]) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        if self.fail_first:
+            self.fail_first = False
+            raise RuntimeError("disk full")
+        self.events.extend(events)
+
+    def close(self) -> None:
+        pass
+
+
+def test_full_queue_drops_and_counts_without_blocking() -> None:
+    """With the sink stuck and room for 2, ten submits return at once: 2 queued, 8 dropped."""
+    sink = ListSink(hold=True)
+    writer = EventWriter(sink, maxsize=2)
+    writer.submit(lambda: Event(kind="test", message="first"))
+    assert sink.entered.wait(5)  # the writer thread now holds "first" inside write()
+    accepted: list[bool] = []
+
+    def submit_ten() -> None:
+        accepted.extend(writer.submit(lambda: Event(kind="test")) for _ in range(10))
+
+    finished = run_in_thread(submit_ten)
+
+    assert finished and not sink.release.is_set()
+    assert accepted.count(True) == 2
+    assert writer.dropped == accepted.count(False) == 8
+    sink.release.set()
+    assert run_in_thread(writer.flush)
+    assert len(sink.events) == 3 and writer.written == 3
+    writer.close()
+
+
+def test_failing_sink_drops_its_batch_and_the_writer_goes_on() -> None:
+    """Events lost to a raising sink are counted, and later events are still written."""
+    sink = ListSink(fail_first=True)
+    writer = EventWriter(sink)
+
+    writer.submit(lambda: Event(kind="test", message="lost"))
+    writer.flush()
+    writer.submit(lambda: Event(kind="test", message="kept"))
+    writer.flush()
+    writer.close()
+
+    assert writer.dropped == 1
+    assert [e.message for e in sink.events] == ["kept"]
+
+
+def test_failing_job_is_dropped_and_the_writer_goes_on() -> None:
+    """A job that raises while building its event is counted; the next job is written."""
+    sink = ListSink()
+
+    def broken() -> Event:
+        raise ValueError("boom")
+
+    writer = EventWriter(sink)
+    writer.submit(broken)
+    writer.flush()
+    writer.submit(lambda: Event(kind="test", message="kept"))
+    writer.close()
+
+    assert writer.dropped == 1
+    assert [e.message for e in sink.events] == ["kept"]
+
+
+@pytest.mark.parametrize("uri", ["ftp://host/x.db", "events.txt", "redis://localhost/0"])
+def test_unknown_sink_is_a_config_error(uri: str) -> None:
+    """A URI with an unknown scheme, or a bare path of unknown type, raises ConfigError."""
+    with pytest.raises(ConfigError, match="unknown event sink"):
+        sink_from_uri(uri)
+
+
+@pytest.mark.parametrize(("name", "kind"), [("x.db", SQLiteSink), ("x.jsonl", JsonlSink)])
+def test_bare_path_picks_sink_by_suffix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, kind: type
+) -> None:
+    """A bare x.db is an SQLite sink and a bare x.jsonl a JSONL sink, at that relative path."""
+    monkeypatch.chdir(tmp_path)
+
+    sink = sink_from_uri(name)
+    sink.close()
+
+    assert isinstance(sink, kind)
+    assert (tmp_path / name).is_file()

@@ -1,0 +1,119 @@
+"""A tiny GPT-2 trained on the spot, for tests that need a real local causal LM (no model hub).
+
+`train_tiny_lm(out_dir, texts)` trains a byte-level BPE tokenizer and a 2-layer, 64-wide GPT-2 on
+`texts` and saves both with `save_pretrained()`, so that
+
+    AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
+    AutoModelForCausalLM.from_pretrained(out_dir, local_files_only=True)
+
+load them. With the defaults it takes about 10-15 s on 2 CPU cores, and a string repeated 10-20
+times in `texts` comes out memorised (the model reproduces it after its context).
+
+torch, transformers and tokenizers (the `hf` extra) are imported inside the function, so importing
+this module costs nothing; tests should `pytest.importorskip("transformers")` first.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+EOS = "<|endoftext|>"
+"""The only special token: beginning of text, end of text and padding (as in GPT-2)."""
+
+
+def train_tiny_lm(
+    out_dir: Path,
+    texts: list[str],
+    *,
+    steps: int = 300,
+    seed: int = 0,
+    vocab_size: int = 600,
+    tokenizer_texts: Sequence[str] | None = None,
+    window: int = 64,
+    batch: int = 16,
+    lr: float = 3e-3,
+) -> Path:
+    """Train a tiny GPT-2 causal LM on `texts` and save it (model and tokenizer) into `out_dir`.
+
+    - Tokenizer: byte-level BPE (`tokenizers.ByteLevelBPETokenizer`, no prefix space) of about
+      `vocab_size` entries, trained on `tokenizer_texts` (default: `texts`), wrapped as a
+      `transformers.PreTrainedTokenizerFast` whose bos, eos and pad token are all `"<|endoftext|>"`.
+      Pass `tokenizer_texts` without a planted secret when the secret must not get tokens of its
+      own: merged tokens make it shorter than random values of its format, hence likelier to any
+      model, trained or not, which would confound perplexity-based measurements.
+    - Model: `GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=64, n_positions=256))`.
+    - Training: the texts joined into one token stream, each text preceded by `<|endoftext|>`
+      (so a text's first token is learnt after the bos token, the way scorers feed it); `steps`
+      AdamW steps (learning rate `lr`, linear warm-up over the first 10%) on batches of `batch`
+      random windows of `window` + 1 tokens. `steps=0` saves the freshly initialised model: an
+      untrained baseline with the same tokenizer. Deterministic for a given `seed` (torch and
+      window sampling), on 2 threads.
+
+    Returns `out_dir`.
+    """
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    if not texts:
+        raise ValueError("train_tiny_lm needs at least one text")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        list(tokenizer_texts if tokenizer_texts is not None else texts),
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=[EOS],
+        show_progress=False,
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS, pad_token=EOS
+    )
+    eos_id = tokenizer.convert_tokens_to_ids(EOS)
+
+    config = GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=64,
+        n_positions=256,
+        vocab_size=len(tokenizer),
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
+    )
+    model = GPT2LMHeadModel(config)
+
+    stream: list[int] = []
+    for text in texts:
+        stream.append(eos_id)
+        stream.extend(tokenizer.encode(text, add_special_tokens=False))
+    stream.append(eos_id)
+    data = torch.tensor(stream, dtype=torch.long)
+    span = min(window + 1, len(stream), config.n_positions)
+
+    if steps > 0:
+        model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+        warmup = max(1, steps // 10)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+        for _ in range(steps):
+            starts = [rng.randrange(len(stream) - span + 1) for _ in range(batch)]
+            ids = torch.stack([data[s : s + span] for s in starts])
+            loss = model(input_ids=ids, labels=ids).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+    model.eval()
+
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
