@@ -29,10 +29,13 @@ CONTEXT = 16
 class StreamScanner:
     """Feed chunks, get back only text that no later chunk can change."""
 
-    def __init__(self, scanner: Scanner, *, hold_back: int | None = None) -> None:
+    def __init__(self, scanner: Scanner, *, hold_back: int | None = None, step: int | None = None) -> None:
         self._scanner = scanner
         self.hold_back = scanner.max_span - 1 if hold_back is None else hold_back
-        """Characters withheld at the end of the stream; `max_span - 1` unless a test shortens it."""
+        """Characters that may still change; `max_span - 1` unless a test shortens it."""
+        self.step = step or scanner.policy.stream_step or max(1, min(64, self.hold_back // 8))
+        """Re-scan only once this many more characters are final: the detectors' cost is paid per
+        step, not per chunk, and at most `hold_back + step - 1` characters wait at any time."""
         self._decisions = Decisions(scanner)
         self._buffer = ""
         self._base = 0  # input offset of _buffer[0]
@@ -58,7 +61,7 @@ class StreamScanner:
         self._buffer += chunk
         self._received += len(chunk)
         limit = self._received - self.hold_back
-        if limit <= self._decided:
+        if limit - self._decided < self.step:
             return ""
         return self._advance(limit)
 

@@ -61,7 +61,7 @@ def train_tiny_lm(
         raise ValueError("train_tiny_lm needs at least one text")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(__import__("os").environ.get("TT", "2")))
     torch.manual_seed(seed)
     rng = random.Random(seed)
 

@@ -140,6 +140,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             canaries=tuple(c for c in canaries.values() if not c.retired),
             pattern_rules=tuple(rules),
             events=settings.events,
+            stream_step=None if settings.stream_step == "auto" else settings.stream_step,
             watch_seconds=settings.watch_seconds,
             rule_actions={r.id: r.action for r in rules if r.action is not None},
         ),

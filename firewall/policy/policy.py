@@ -63,6 +63,8 @@ class Policy:
     detectors: tuple[str, ...]
     pattern_rules: tuple[PatternRule, ...]
     events: str | None = None
+    stream_step: int | None = None
+    """Characters that must become final before a stream re-scans; None: automatic."""
     watch_seconds: float = 1.0
     rule_actions: Mapping[str, ActionSpec] = field(default_factory=dict)
     canaries: tuple[Canary, ...] = ()

@@ -114,4 +114,6 @@ class PolicyModel(_Strict):
     actions: dict[str, ActionField] = Field(default_factory=dict)
     detectors: DetectorsModel = DetectorsModel()
     events: str | None = None
+    stream_step: int | Literal["auto"] = "auto"
+    """Streams re-scan once this many characters have become final ("auto": max_span / 8, 1..64)."""
     watch_seconds: float = Field(default=1.0, gt=0, le=3600)

@@ -153,19 +153,24 @@ def test_hold_back_one_short_leaks(tricky_policy: Policy) -> None:
     assert "tok_abcd" in short
 
 
-def test_stream_never_holds_back_more_than_max_span(policy: Policy) -> None:
-    """After every feed, at most max_span - 1 received characters are still unreleased."""
+@pytest.mark.parametrize("step", [1, None], ids=["step-1", "auto-step"])
+def test_stream_never_holds_back_more_than_max_span(policy: Policy, step: int | None) -> None:
+    """After every feed, at most max_span - 1 (+ step - 1) received characters are unreleased."""
+    from firewall.streaming import StreamScanner
+
     scanner = Scanner(policy, key=KEY)
-    text = " ".join(t.output for t in TRANSCRIPTS[:5] if "PRIVATE KEY" not in t.output)
-    incremental = scanner.incremental()
+    text = " ".join(t.output for t in TRANSCRIPTS[:3] if "PRIVATE KEY" not in t.output)
+    incremental = StreamScanner(scanner, step=step)
+    bound = scanner.max_span - 1 + incremental.step - 1
     received = emitted = 0
 
     for char in text:
         received += 1
         emitted += len(incremental.feed(char))
         # Replacements change lengths, so compare positions in the input text.
-        assert received - incremental._decisions.released <= scanner.max_span - 1
+        assert received - incremental._decisions.released <= bound
     assert emitted + len(incremental.finish()) == len(incremental.verdict().text)
+    assert (step == 1) == (bound == scanner.max_span - 1)
 
 
 def test_firewall_stream_faces_agree(policy: Policy) -> None:
