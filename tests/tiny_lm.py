@@ -34,10 +34,11 @@ def train_tiny_lm(
     window: int = 64,
     batch: int = 16,
     lr: float = 3e-3,
+    threads: int = 1,
 ) -> Path:
     """Train a tiny GPT-2 causal LM on `texts` and save it (model and tokenizer) into `out_dir`.
 
-    - Tokenizer: byte-level BPE (`tokenizers.ByteLevelBPETokenizer`, no prefix space) of about
+    - Tokenizer: byte-level BPE (`tokenizers`, GPT-2 style, no prefix space) of at most
       `vocab_size` entries, trained on `tokenizer_texts` (default: `texts`), wrapped as a
       `transformers.PreTrainedTokenizerFast` whose bos, eos and pad token are all `"<|endoftext|>"`.
       Pass `tokenizer_texts` without a planted secret when the secret must not get tokens of its
@@ -49,32 +50,58 @@ def train_tiny_lm(
       AdamW steps (learning rate `lr`, linear warm-up over the first 10%) on batches of `batch`
       random windows of `window` + 1 tokens. `steps=0` saves the freshly initialised model: an
       untrained baseline with the same tokenizer. Deterministic for a given `seed` (torch and
-      window sampling), on 2 threads.
+      window sampling).
+    - Threads: torch runs on `threads` (default 1; the setting is put back afterwards). The model
+      is too small to gain from a second thread, and two threads slow down many times over when
+      another process already keeps the cores busy.
 
     Returns `out_dir`.
     """
     import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
     if not texts:
         raise ValueError("train_tiny_lm needs at least one text")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(int(__import__("os").environ.get("TT", "2")))
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _train(out_dir, texts, steps, seed, vocab_size, tokenizer_texts, window, batch, lr)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(
+    out_dir: Path,
+    texts: list[str],
+    steps: int,
+    seed: int,
+    vocab_size: int,
+    tokenizer_texts: Sequence[str] | None,
+    window: int,
+    batch: int,
+    lr: float,
+) -> Path:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
     torch.manual_seed(seed)
     rng = random.Random(seed)
 
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        list(tokenizer_texts if tokenizer_texts is not None else texts),
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,
         special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
+    bpe.train_from_iterator(list(texts if tokenizer_texts is None else tokenizer_texts), trainer)
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS, pad_token=EOS
+        tokenizer_object=bpe, bos_token=EOS, eos_token=EOS, pad_token=EOS
     )
     eos_id = tokenizer.convert_tokens_to_ids(EOS)
 
@@ -102,11 +129,13 @@ def train_tiny_lm(
         model.train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
         warmup = max(1, steps // 10)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min(1.0, (step + 1) / warmup)
+        )
         for _ in range(steps):
             starts = [rng.randrange(len(stream) - span + 1) for _ in range(batch)]
             ids = torch.stack([data[s : s + span] for s in starts])
-            loss = model(input_ids=ids, labels=ids).loss
+            loss = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=ids).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

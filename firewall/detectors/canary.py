@@ -25,8 +25,9 @@ import binascii
 import math
 import re
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import ahocorasick
 
@@ -37,7 +38,6 @@ from firewall.normalize import View, canonical_view, merge_table
 EXPANSION = 12
 _NOT_TEXT = re.compile(r"[\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SLACK = 64
-_ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm")
 _RAW_ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
 )
@@ -62,6 +62,8 @@ class CanaryDetector:
         self.max_gap = max_gap
         self._skeletons = [c.skeleton for c in self.canaries]
         self._fragment = [self._fragment_length(c, s, min_share, min_bits) for c, s in zip(self.canaries, self._skeletons, strict=True)]
+        self._min_fragment = min(self._fragment, default=0)
+        """Fewest skeleton characters that can make a finding: encoded runs shorter than that are skipped."""
         longest = max((len(c.value) for c in self.canaries), default=0)
         self.max_cover = EXPANSION * longest + SLACK
         """Longest input span a finding may cover."""
@@ -110,32 +112,29 @@ class CanaryDetector:
             # look-alikes as they were (the other order is the rot13 variant of `plain`).
             rotated = canonical_view(text.translate(_RAW_ROT13))
             yield rotated, rotated
-        for decoded in _decode_runs(text):
+        for decoded in _decode_runs(text, self._min_fragment):
             inner = canonical_view(decoded.text)
             yield _compose(inner, decoded), inner
-            for twice in _decode_runs(decoded.text):  # one more level: base64 of hex, and such
+            for twice in _decode_runs(decoded.text, self._min_fragment):  # one more level: base64 of hex, and such
                 view = canonical_view(twice.text)
                 composed = _compose(view, _Decoded(twice.text, [decoded.starts[s] for s in twice.starts], [decoded.ends[e - 1] for e in twice.ends]))
                 yield composed, view
 
     def _scan_view(self, view: View, local: View) -> Iterator[Finding]:
-        text = view.text
-        n = len(text)
-        for reverse in (False, True):
-            base = text[::-1] if reverse else text
-            for rot in (False, True):
-                haystack = (base.translate(_ROT13) if rot else base).translate(merge_table())
-                groups: dict[tuple[int, int], list[int]] = {}
-                for last, payload in self._automaton.iter(haystack):
-                    for index, offset in payload:
-                        k = self._fragment[index]
-                        begin = last - k + 1
-                        span = groups.setdefault((index, begin - offset), [begin, last + 1])
-                        span[0], span[1] = min(span[0], begin), max(span[1], last + 1)
-                for (index, _), (begin, end) in groups.items():
-                    if reverse:
-                        begin, end = n - end, n - begin
-                    yield from self._findings(index, view, local, begin, end)
+        n = len(view.text)
+        merge, rot_merge = _tables()
+        forward, rotated = view.text.translate(merge), view.text.translate(rot_merge)
+        for haystack, reverse in ((forward, False), (rotated, False), (forward[::-1], True), (rotated[::-1], True)):
+            groups: dict[tuple[int, int], list[int]] = {}
+            for last, payload in self._automaton.iter(haystack):
+                for index, offset in payload:
+                    begin = last - self._fragment[index] + 1
+                    span = groups.setdefault((index, begin - offset), [begin, last + 1])
+                    span[0], span[1] = min(span[0], begin), max(span[1], last + 1)
+            for (index, _), (begin, end) in groups.items():
+                if reverse:
+                    begin, end = n - end, n - begin
+                yield from self._findings(index, view, local, begin, end)
 
     def _findings(self, index: int, view: View, local: View, begin: int, end: int) -> Iterator[Finding]:
         """Split a skeleton span where too much was dropped; keep pieces long enough to count."""
@@ -151,17 +150,27 @@ class CanaryDetector:
                 piece_start = i
 
 
+@cache
+def _tables() -> tuple[dict[int, str], dict[int, str]]:
+    """Look-alike class merging, alone and after rot13 (rot13 must see the letters unmerged)."""
+    merge = merge_table()
+    rot_merge = {ord(c): merge.get(ord(r), r) for c, r in zip(string.ascii_lowercase, string.ascii_lowercase[13:] + string.ascii_lowercase[:13], strict=True)}
+    return merge, rot_merge
+
+
 def _compose(view: View, decoded: _Decoded) -> View:
     return View(view.text, [decoded.starts[s] for s in view.starts], [decoded.ends[e - 1] for e in view.ends])
 
 
-def _decode_runs(text: str) -> Iterator[_Decoded]:
+def _decode_runs(text: str, min_bytes: int) -> Iterator[_Decoded]:
     """Decoded views of every run that looks encoded, read forwards and backwards.
 
     Whitespace inside a run is skipped (base64 wrapped over lines, or spaced out), so a run is a
     list of (offset, character) pairs rather than a slice."""
-    for pattern, decoder in _RUNS:
+    for pattern, decoder, plausible in _run_patterns(max(min_bytes, 6)):
         for match in pattern.finditer(text):
+            if not plausible(match.group()):
+                continue
             chars = [(match.start() + i, c) for i, c in enumerate(match.group()) if not c.isspace()]
             yield from decoder(chars, match.end())
             yield from decoder(chars[::-1], None)
@@ -183,8 +192,6 @@ def _hex(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded
 
 
 def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
-    if not any(c == "%" for _, c in chars):
-        return
     data, starts, ends, i = bytearray(), [], [], 0
     while i < len(chars):
         position, char = chars[i]
@@ -210,12 +217,22 @@ def _runs(alphabet: str, minimum: int, padding: str = "") -> re.Pattern[str]:
     return re.compile(f"{contiguous}|{spaced}")
 
 
-_RUNS = (
-    (_runs(r"[A-Za-z0-9+/_-]", 12, "={1,2}"), _base64),
-    (_runs(r"[A-Za-z2-7]", 16, "={1,6}"), _base32),
-    (re.compile(r"(?:[0-9A-Fa-f]{2}[:-]?){6,}|[0-9A-Fa-f](?:[ \t\r\n]{1,3}[0-9A-Fa-f]){11,}"), _hex),
-    (_runs(r"[%A-Za-z0-9._~+-]", 6), _url),
-)
+def _mixed(run: str) -> bool:
+    """Base64 of text mixes cases; a run of one-case letters is an ordinary (long) word."""
+    letters = "".join(filter(str.isalpha, run))
+    return not (run.isalpha() and (letters.islower() or letters.isupper()))
+
+
+@cache
+def _run_patterns(min_bytes: int) -> tuple[tuple[re.Pattern[str], Callable[..., Iterator[_Decoded]], Callable[[str], bool]], ...]:
+    """Run patterns long enough to carry `min_bytes` decoded bytes (a canary's smallest fragment)."""
+    b64, b32, hexa = -(-4 * min_bytes // 3), -(-8 * min_bytes // 5), 2 * min_bytes
+    return (
+        (_runs(r"[A-Za-z0-9+/_-]", b64, "={1,2}"), _base64, _mixed),
+        (_runs(r"[A-Za-z2-7]", b32, "={1,6}"), _base32, lambda run: not run.isalpha()),
+        (re.compile(rf"(?:[0-9A-Fa-f]{{2}}[:-]?){{{min_bytes},}}|[0-9A-Fa-f](?:[ \t\r\n]{{1,3}}[0-9A-Fa-f]){{{hexa - 1},}}"), _hex, lambda run: True),
+        (_runs(r"[%A-Za-z0-9._~+-]", min_bytes), _url, lambda run: "%" in run),
+    )
 
 
 def _b64(chunk: str) -> bytes:
@@ -239,22 +256,30 @@ def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width
                 break
             except (binascii.Error, ValueError):
                 continue
+        if not _looks_like_text(data):
+            continue  # the common case: ordinary words decode to noise at most alignments
+        positions = [p for p, _ in body]
         starts, ends = [], []
         for i in range(len(data)):
             first = (i // width) * size
-            group = [p for p, _ in body[first : first + size]]
+            group = positions[first : first + size]
             starts.append(min(group))
             ends.append(pad_end if pad_end is not None and first + size >= len(body) else max(group) + 1)
         yield from _text_of(data, starts, ends)
 
 
+def _looks_like_text(data: bytes) -> bool:
+    if len(data) < 6:
+        return False
+    text = data.decode("utf-8", "surrogateescape")
+    return len(_NOT_TEXT.findall(text)) <= 0.2 * len(text)
+
+
 def _text_of(data: bytes, starts: list[int], ends: list[int]) -> Iterator[_Decoded]:
     """Decoded bytes as text, if they look like text; each character maps to its bytes' input span."""
-    if len(data) < 6:
+    if not _looks_like_text(data):
         return
     text = data.decode("utf-8", "surrogateescape")
-    if len(_NOT_TEXT.findall(text)) > 0.2 * len(text):
-        return  # not text at this alignment
     char_starts, char_ends, position = [], [], 0
     for char in text:
         width = len(char.encode("utf-8", "surrogateescape"))

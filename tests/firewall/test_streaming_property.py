@@ -24,6 +24,9 @@ SECRETS = [
     "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "AKIAIOSFODNN7EXAMPLE", "Project Nightingale",
     "bluebird-7", "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
     "-----BEGIN RSA PRIVATE KEY-----", "tok_abcde", "tok_abcd", "12-34", "1234",
+    # sample canaries (rules/canaries.yaml), plain, disguised and partial
+    "wzzt-cmwu-xx3m-e93f-ybf4", "W Z Z T - C M W U - X X 3 M - E 9 3 F - Y B F 4", "d3p6dC1jbXd1LXh4M20tZTkzZi15YmY0",
+    "4fby-f39e-m3xx-uwmc-tzzw", "ya93-pg9p-623a", "8388 8103 1049 4908", "wzzt-cmwu-xx3m",
 ]
 FILLER = st.sampled_from([" ", "\n", ", ", ".", "@", "-", ":", "+", "(", ")", "the ", "key ", "x", "7", "00"])
 NOISE = st.text(alphabet="abcdefxyz0123456789@.-_:+() \nAKIS", max_size=12)
