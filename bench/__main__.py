@@ -27,7 +27,8 @@ def _lazy(module: str) -> Callable[[bool], Report]:
 
 BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "core": _lazy("bench.core"),
-    # later: "canary", "corpus", "pii", "quota", "tui" -> _lazy("bench.<name>")
+    "canary": _lazy("bench.canary"),
+    # later: "corpus", "pii", "quota", "tui" -> _lazy("bench.<name>")
 }
 
 

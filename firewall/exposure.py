@@ -65,7 +65,11 @@ class CausalLM:
         self.model.eval()
 
     def log_perplexities(self, texts: Sequence[str], prefix: str = "", batch: int = 64) -> list[float]:
-        """Summed negative log-likelihood (nats) of each text's tokens, given `prefix`."""
+        """Summed negative log-likelihood (nats) of each text's tokens, given `prefix`.
+
+        `prefix + text` is tokenized as one string; the prefix's last token, which may merge with
+        the text's start, is scored with the text (for all texts alike).
+        """
         results: list[float] = []
         for i in range(0, len(texts), batch):
             results.extend(self._score(texts[i : i + batch], prefix))
@@ -84,11 +88,13 @@ class CausalLM:
         for text in texts:
             # Prefix and text are tokenized together, as in the training data: apart, a prefix
             # ending in a space ("The code is ") becomes a lone space token followed by a
-            # space-less text, a token sequence byte-level BPE models never saw. The scored tokens
-            # are those after the ones the joint encoding shares with the prefix's own.
+            # space-less text, a token sequence byte-level BPE models never saw. Given: the joint
+            # encoding's tokens shared with the prefix's own, but the prefix's last one, which may
+            # merge with the text ("Ġ" + "x" -> "Ġx") for some texts and not others; scoring it
+            # always keeps every text of a ranking conditioned on the same tokens.
             tokens = self._encode(prefix + text) if prefix else self._encode(text)
             shared = 0
-            while shared < min(len(context), len(tokens)) and context[shared] == tokens[shared]:
+            while shared < min(len(context) - 1, len(tokens)) and context[shared] == tokens[shared]:
                 shared += 1
             rows.append((head + tokens, max(len(head) + shared, 1)))
         width = max(len(sequence) for sequence, _ in rows)

@@ -167,28 +167,35 @@ def _decode_runs(text: str, min_bytes: int) -> Iterator[_Decoded]:
 
     Whitespace inside a run is skipped (base64 wrapped over lines, or spaced out), so a run is a
     list of (offset, character) pairs rather than a slice."""
-    for pattern, decoder, plausible in _run_patterns(max(min_bytes, 6)):
+    for pattern, shortest, decoder, percent in _run_patterns(max(min_bytes, 6)):
         for match in pattern.finditer(text):
-            if not plausible(match.group()):
+            run = match.group()
+            if len(run) < shortest or (percent and "%" not in run):
                 continue
-            chars = [(match.start() + i, c) for i, c in enumerate(match.group()) if not c.isspace()]
+            chars = [(match.start() + i, c) for i, c in enumerate(run) if not c.isspace()]
+            if len(chars) < shortest:
+                continue
             yield from decoder(chars, match.end())
             yield from decoder(chars[::-1], None)
 
 
 def _base64(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
     body = [(p, {"-": "+", "_": "/"}.get(c, c)) for p, c in chars if c != "="]
-    yield from _grouped(body, pad_end, 4, 3, _b64)
+    if pad_end is not None and chars and chars[-1][1] != "=":
+        pad_end = None  # no padding: the last group ends at its own last character
+    yield from _grouped(body, pad_end, 4, 3, 6, _b64)
 
 
 def _base32(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
     body = [(p, c.upper()) for p, c in chars if c != "="]
-    yield from _grouped(body, pad_end, 8, 5, _b32)
+    if pad_end is not None and chars and chars[-1][1] != "=":
+        pad_end = None
+    yield from _grouped(body, pad_end, 8, 5, 5, _b32)
 
 
 def _hex(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
-    digits = [(p, c) for p, c in chars if c not in ":-"]
-    yield from _grouped(digits, pad_end, 2, 1, bytes.fromhex)
+    digits = [(p, c) for p, c in chars if c != ":"]
+    yield from _grouped(digits, None, 2, 1, 4, bytes.fromhex)
 
 
 def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
@@ -209,30 +216,25 @@ def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded
     yield from _text_of(bytes(data), starts, ends)
 
 
-def _runs(alphabet: str, minimum: int, padding: str = "") -> re.Pattern[str]:
-    """Contiguous runs (wrapped over lines, as MIME base64 is) or runs spaced out one character at a time."""
-    pad = f"(?:{padding})?" if padding else ""
-    contiguous = rf"{alphabet}{{{minimum},}}(?:\r?\n{alphabet}{{4,}})*{pad}"
-    spaced = rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet}){{{minimum - 1},}}"
-    return re.compile(f"{contiguous}|{spaced}")
-
-
-def _mixed(run: str) -> bool:
-    """Base64 of text mixes cases; a run of one-case letters is an ordinary (long) word."""
-    letters = "".join(filter(str.isalpha, run))
-    return not (run.isalpha() and (letters.islower() or letters.isupper()))
-
-
 @cache
-def _run_patterns(min_bytes: int) -> tuple[tuple[re.Pattern[str], Callable[..., Iterator[_Decoded]], Callable[[str], bool]], ...]:
-    """Run patterns long enough to carry `min_bytes` decoded bytes (a canary's smallest fragment)."""
-    b64, b32, hexa = -(-4 * min_bytes // 3), -(-8 * min_bytes // 5), 2 * min_bytes
-    return (
-        (_runs(r"[A-Za-z0-9+/_-]", b64, "={1,2}"), _base64, _mixed),
-        (_runs(r"[A-Za-z2-7]", b32, "={1,6}"), _base32, lambda run: not run.isalpha()),
-        (re.compile(rf"(?:[0-9A-Fa-f]{{2}}[:-]?){{{min_bytes},}}|[0-9A-Fa-f](?:[ \t\r\n]{{1,3}}[0-9A-Fa-f]){{{hexa - 1},}}"), _hex, lambda run: True),
-        (_runs(r"[%A-Za-z0-9._~+-]", min_bytes), _url, lambda run: "%" in run),
-    )
+def _run_patterns(min_bytes: int) -> tuple[tuple[re.Pattern[str], int, Callable[..., Iterator[_Decoded]], bool], ...]:
+    """(pattern, fewest characters, decoder, needs a %) for runs that may carry `min_bytes` bytes.
+
+    Each pattern matches maximal runs (of the alphabet, with single line breaks, as MIME wraps
+    base64; or spaced out one character at a time), so a run depends only on the text around it:
+    a stream window that cuts a run sees a suffix of it, and every alignment is decoded."""
+    runs = []
+    for alphabet, chars_per_byte, decoder, percent in (
+        (r"[A-Za-z0-9+/_-]", 4 / 3, _base64, False),
+        (r"[A-Za-z2-7]", 8 / 5, _base32, False),
+        (r"[0-9A-Fa-f:]", 2, _hex, False),
+        (r"[%A-Za-z0-9._~+-]", 1, _url, True),
+    ):
+        shortest = math.ceil(chars_per_byte * min_bytes)
+        padding = "={0,6}" if decoder is not _url and decoder is not _hex else ""
+        runs.append((re.compile(rf"(?:{alphabet}|\r?\n(?={alphabet}))+{padding}"), shortest, decoder, percent))
+        runs.append((re.compile(rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet})+"), shortest, decoder, percent))
+    return tuple(runs)
 
 
 def _b64(chunk: str) -> bytes:
@@ -243,10 +245,11 @@ def _b32(chunk: str) -> bytes:
     return base64.b32decode(chunk + "=" * (-len(chunk) % 8))
 
 
-def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width: int, decode) -> Iterator[_Decoded]:  # type: ignore[no-untyped-def]
-    """Decode at every alignment, group by group; each byte maps to its group's characters.
+def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width: int, bits: int, decode) -> Iterator[_Decoded]:  # type: ignore[no-untyped-def]
+    """Decode at every alignment; each byte maps to exactly the characters that carry its bits.
 
-    `pad_end`, for a run read forwards, is where its padding ends: the last group's bytes cover it."""
+    A group of `size` characters of `bits` bits each holds `width` bytes. `pad_end`, for a padded
+    run read forwards, is where the padding ends: the last byte's span covers it."""
     for align in range(size):
         body = chars[align:]
         data = b""
@@ -258,13 +261,14 @@ def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width
                 continue
         if not _looks_like_text(data):
             continue  # the common case: ordinary words decode to noise at most alignments
-        positions = [p for p, _ in body]
         starts, ends = [], []
         for i in range(len(data)):
             first = (i // width) * size
-            group = positions[first : first + size]
-            starts.append(min(group))
-            ends.append(pad_end if pad_end is not None and first + size >= len(body) else max(group) + 1)
+            low, high = first + (8 * (i % width)) // bits, first + (8 * (i % width) + 7) // bits
+            starts.append(body[low][0])
+            ends.append(body[min(high, len(body) - 1)][0] + 1)
+        if pad_end is not None and ends:
+            ends[-1] = pad_end
         yield from _text_of(data, starts, ends)
 
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from firewall import load_policy
 from firewall.cli import main
+from firewall.replay import load_transcripts
 from tests.conftest import RULES, SAMPLES
 
 README_EXAMPLE = "Mail me at jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
@@ -116,7 +117,8 @@ def test_replay_of_the_samples_passes() -> None:
 
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.stdout
-    assert "42 exchanges" in result.stdout
+    count = len(load_transcripts([SAMPLES / "transcripts"]))
+    assert count >= 42 and f"{count} exchanges" in result.stdout
     assert "0 failed expectations" in result.stdout
 
 

@@ -193,3 +193,34 @@ def test_firewall_stream_faces_agree(policy: Policy) -> None:
 
         assert "".join(fw.stream(iter(text))) == whole
         assert asyncio.run(collect()) == whole
+
+
+WORDS = st.sampled_from(
+    "the model said that your order ships today and the invoice total is due on Friday please "
+    "check config value key token at line 42 then retry".split()
+)
+
+
+@st.composite
+def long_texts_with_canaries(draw: st.DrawFn) -> str:
+    """Texts longer than the canary detector's hold-back, with disguised canaries anywhere."""
+    parts = draw(st.lists(st.one_of(WORDS, WORDS, WORDS, st.sampled_from(SECRETS[-7:])), min_size=260, max_size=420))
+    return " ".join(parts)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=long_texts_with_canaries(), data=st.data(), step=st.sampled_from([1, None]))
+def test_long_texts_with_canaries_agree_for_any_chunking(policy: Policy, text: str, data: st.DataObject, step) -> None:
+    """Past the hold-back, windows re-scan with look-behind and the canary detector still agrees."""
+    from firewall.streaming import StreamScanner
+
+    scanner = Scanner(policy, key=KEY)
+    size = data.draw(st.integers(1 if step is None else 8, 40))  # step 1 with 1-char chunks is slow
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    incremental = StreamScanner(scanner, step=step)
+
+    out = "".join(incremental.feed(p) for p in pieces) + incremental.finish()
+
+    assert len(text) > scanner.max_span
+    assert out == scanner.scan(text).text
+    assert incremental.verdict().findings == scanner.scan(text).findings
