@@ -125,7 +125,7 @@ def rules_check(rules_dir: Path) -> None:
 @RULES_OPTION
 @EVENTS_OPTION
 @click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--speed", default=1.0, show_default=True)
+@click.option("--speed", default=5.0, show_default=True)
 def demo(rules_dir: Path, events: str | None, samples: Path, speed: float) -> None:
     """Replay the sample transcripts live into the event store and print what happened."""
     from firewall.replay import load_transcripts
