@@ -36,7 +36,6 @@ from firewall.model import Finding
 from firewall.normalize import View, canonical_view, merge_table
 
 EXPANSION = 12
-_NOT_TEXT = re.compile(r"[\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SLACK = 64
 _RAW_ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
@@ -167,7 +166,8 @@ def _decode_runs(text: str, min_bytes: int) -> Iterator[_Decoded]:
 
     Whitespace inside a run is skipped (base64 wrapped over lines, or spaced out), so a run is a
     list of (offset, character) pairs rather than a slice."""
-    for pattern, shortest, decoder, percent in _run_patterns(max(min_bytes, 6)):
+    min_bytes = max(min_bytes, 6)
+    for pattern, shortest, decoder, percent in _run_patterns(min_bytes):
         for match in pattern.finditer(text):
             run = match.group()
             if len(run) < shortest or (percent and "%" not in run):
@@ -175,30 +175,30 @@ def _decode_runs(text: str, min_bytes: int) -> Iterator[_Decoded]:
             chars = [(match.start() + i, c) for i, c in enumerate(run) if not c.isspace()]
             if len(chars) < shortest:
                 continue
-            yield from decoder(chars, match.end())
-            yield from decoder(chars[::-1], None)
+            yield from decoder(chars, match.end(), min_bytes)
+            yield from decoder(chars[::-1], None, min_bytes)
 
 
-def _base64(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+def _base64(chars: list[tuple[int, str]], pad_end: int | None, min_len: int) -> Iterator[_Decoded]:
     body = [(p, {"-": "+", "_": "/"}.get(c, c)) for p, c in chars if c != "="]
     if pad_end is not None and chars and chars[-1][1] != "=":
         pad_end = None  # no padding: the last group ends at its own last character
-    yield from _grouped(body, pad_end, 4, 3, 6, _b64)
+    yield from _grouped(body, pad_end, 4, 3, 6, _b64, min_len)
 
 
-def _base32(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+def _base32(chars: list[tuple[int, str]], pad_end: int | None, min_len: int) -> Iterator[_Decoded]:
     body = [(p, c.upper()) for p, c in chars if c != "="]
     if pad_end is not None and chars and chars[-1][1] != "=":
         pad_end = None
-    yield from _grouped(body, pad_end, 8, 5, 5, _b32)
+    yield from _grouped(body, pad_end, 8, 5, 5, _b32, min_len)
 
 
-def _hex(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+def _hex(chars: list[tuple[int, str]], pad_end: int | None, min_len: int) -> Iterator[_Decoded]:
     digits = [(p, c) for p, c in chars if c != ":"]
-    yield from _grouped(digits, None, 2, 1, 4, bytes.fromhex)
+    yield from _grouped(digits, None, 2, 1, 4, bytes.fromhex, min_len)
 
 
-def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded]:
+def _url(chars: list[tuple[int, str]], pad_end: int | None, min_len: int) -> Iterator[_Decoded]:
     data, starts, ends, i = bytearray(), [], [], 0
     while i < len(chars):
         position, char = chars[i]
@@ -213,7 +213,7 @@ def _url(chars: list[tuple[int, str]], pad_end: int | None) -> Iterator[_Decoded
         starts.append(position)
         ends.append(position + 1)
         i += 1
-    yield from _text_of(bytes(data), starts, ends)
+    yield from _text_of(bytes(data), starts, ends, min_len)
 
 
 @cache
@@ -245,7 +245,7 @@ def _b32(chunk: str) -> bytes:
     return base64.b32decode(chunk + "=" * (-len(chunk) % 8))
 
 
-def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width: int, bits: int, decode) -> Iterator[_Decoded]:  # type: ignore[no-untyped-def]
+def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width: int, bits: int, decode, min_len: int) -> Iterator[_Decoded]:  # type: ignore[no-untyped-def]
     """Decode at every alignment; each byte maps to exactly the characters that carry its bits.
 
     A group of `size` characters of `bits` bits each holds `width` bytes. `pad_end`, for a padded
@@ -259,7 +259,7 @@ def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width
                 break
             except (binascii.Error, ValueError):
                 continue
-        if not _looks_like_text(data):
+        if not _texty(min_len).search(data.decode("utf-8", "surrogateescape")):
             continue  # the common case: ordinary words decode to noise at most alignments
         starts, ends = [], []
         for i in range(len(data)):
@@ -269,25 +269,31 @@ def _grouped(chars: list[tuple[int, str]], pad_end: int | None, size: int, width
             ends.append(body[min(high, len(body) - 1)][0] + 1)
         if pad_end is not None and ends:
             ends[-1] = pad_end
-        yield from _text_of(data, starts, ends)
+        yield from _text_of(data, starts, ends, min_len)
 
 
-def _looks_like_text(data: bytes) -> bool:
-    if len(data) < 6:
-        return False
+@cache
+def _texty(min_len: int) -> re.Pattern[str]:
+    """Stretches of decoded text with no undecodable byte or control character, long enough to matter.
+
+    Judged per stretch, never per run: whether a canary decodes must not depend on how much noise
+    surrounds it (a stream window sees less of a run than the whole text does)."""
+    return re.compile(rf"[^\udc80-\udcff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{{{min_len},}}")
+
+
+def _text_of(data: bytes, starts: list[int], ends: list[int], min_len: int) -> Iterator[_Decoded]:
+    """The text-like stretches of decoded bytes; each character maps to its bytes' input span."""
     text = data.decode("utf-8", "surrogateescape")
-    return len(_NOT_TEXT.findall(text)) <= 0.2 * len(text)
-
-
-def _text_of(data: bytes, starts: list[int], ends: list[int]) -> Iterator[_Decoded]:
-    """Decoded bytes as text, if they look like text; each character maps to its bytes' input span."""
-    if not _looks_like_text(data):
+    stretches = list(_texty(min_len).finditer(text))
+    if not stretches:
         return
-    text = data.decode("utf-8", "surrogateescape")
-    char_starts, char_ends, position = [], [], 0
+    byte_at = [0]
     for char in text:
-        width = len(char.encode("utf-8", "surrogateescape"))
-        char_starts.append(starts[position])
-        char_ends.append(ends[position + width - 1])
-        position += width
-    yield _Decoded(text, char_starts, char_ends)
+        byte_at.append(byte_at[-1] + len(char.encode("utf-8", "surrogateescape")))
+    for stretch in stretches:
+        first, last = stretch.start(), stretch.end()
+        yield _Decoded(
+            stretch.group(),
+            [starts[byte_at[i]] for i in range(first, last)],
+            [ends[byte_at[i + 1] - 1] for i in range(first, last)],
+        )

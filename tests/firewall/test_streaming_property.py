@@ -195,6 +195,12 @@ def test_firewall_stream_faces_agree(policy: Policy) -> None:
         assert asyncio.run(collect()) == whole
 
 
+CANARY_FORMS = [
+    *SECRETS[-7:],
+    "ODM4OC04MTAzLTEwNDktNDkwOA==",  # base64 of the account canary
+    "eD1UaGUgbWVsbG93IHRyZWxsaXMgb2YgR2Fyc2RhbGUgZ2F0aGVycyA4ODg1IGJvbGQgc2FsbW9ucy47",  # of "x=<sentence>;"
+    "7a7a772d636d77752d7878336d",  # hex of a canary fragment
+]
 WORDS = st.sampled_from(
     "the model said that your order ships today and the invoice total is due on Friday please "
     "check config value key token at line 42 then retry".split()
@@ -204,8 +210,9 @@ WORDS = st.sampled_from(
 @st.composite
 def long_texts_with_canaries(draw: st.DrawFn) -> str:
     """Texts longer than the canary detector's hold-back, with disguised canaries anywhere."""
-    parts = draw(st.lists(st.one_of(WORDS, WORDS, WORDS, st.sampled_from(SECRETS[-7:])), min_size=260, max_size=420))
-    return " ".join(parts)
+    parts = draw(st.lists(st.one_of(WORDS, WORDS, WORDS, st.sampled_from(CANARY_FORMS)), min_size=260, max_size=420))
+    # Newlines join base64-looking words into one long run: decoding must stay local to each canary.
+    return draw(st.sampled_from([" ", "\n", ", "])).join(parts)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
