@@ -24,32 +24,40 @@ def order_key(finding: Finding) -> tuple[int, int, float, str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A stretch of input text to replace, and the finding whose action replaces it."""
+    """A stretch of input text to replace, and the finding whose action replaces it.
+
+    A `continuation` directly follows a segment of the same rule, label and source document (the
+    source up to " §", its paragraph): it is replaced by nothing, so a long span found as many
+    overlapping pieces reads as one placeholder."""
 
     start: int
     end: int
     finding: Finding
+    continuation: bool = False
 
 
-def resolve(findings: Iterable[Finding], covered_to: int) -> tuple[list[Segment | None], int]:
-    """Choose segments for `findings` (already in `order_key` order).
+class Coverage:
+    """Where the chosen segments end, and whose the last one was: the state `resolve` carries."""
 
-    Args:
-        findings: findings that all start at or after those of any earlier call.
-        covered_to: where the segments chosen so far end (0 at first).
+    def __init__(self) -> None:
+        self.end = 0
+        self.last: tuple[str, str, str] | None = None
 
-    Returns:
-        One entry per finding (its segment, or None when it lies inside an earlier one), and the
-        new `covered_to`.
-    """
+
+def resolve(findings: Iterable[Finding], coverage: Coverage) -> list[Segment | None]:
+    """Choose segments for `findings` (in `order_key` order, all starting at or after those of any
+    earlier call with the same `coverage`): one entry per finding, None when it lies inside an
+    earlier one."""
     segments: list[Segment | None] = []
     for finding in findings:
-        if finding.end <= covered_to:
+        if finding.end <= coverage.end:
             segments.append(None)
             continue
-        segments.append(Segment(max(finding.start, covered_to), finding.end, finding))
-        covered_to = finding.end
-    return segments, covered_to
+        key = (finding.rule, finding.label, finding.source.partition(" §")[0])
+        continuation = finding.start <= coverage.end and coverage.last == key
+        segments.append(Segment(max(finding.start, coverage.end), finding.end, finding, continuation))
+        coverage.end, coverage.last = finding.end, key
+    return segments
 
 
 class Renderer:
@@ -63,10 +71,13 @@ class Renderer:
         """Keyed hash of a raw value (HMAC-SHA256, hex, 16 chars): stable per key, not reversible."""
         return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
-    def replacement(self, spec: ActionSpec, finding: Finding, value: str) -> str:
+    def replacement(self, spec: ActionSpec, segment: Segment, value: str) -> str:
+        finding = segment.finding
         if spec.kind == "mask":
             keep = min(spec.keep, len(value) // 2)  # never reveal more than half
             return spec.char * (len(value) - keep) + value[len(value) - keep :]
+        if segment.continuation:
+            return ""
         if spec.kind == "hash":
             template = spec.placeholder or "[{label}:{hash}]"
             return _fill(template, finding).replace("{hash}", self.digest(value)[:10])
@@ -75,7 +86,7 @@ class Renderer:
 
 def _fill(template: str, finding: Finding) -> str:
     # Plain replacement, never str.format: placeholders come from rule files.
-    return template.replace("{label}", finding.label).replace("{rule}", finding.rule)
+    return template.replace("{label}", finding.label).replace("{rule}", finding.rule).replace("{source}", finding.source)
 
 
 def preview(value: str) -> str:

@@ -27,11 +27,14 @@ EVENTS_OPTION = click.option(
 )
 
 
-def _firewall(rules_dir: Path, events: str | None):  # type: ignore[no-untyped-def]
+def _firewall(rules_dir: Path, events: str | None, corpora: tuple[Path, ...] = ()):  # type: ignore[no-untyped-def]
     from firewall.firewall import Firewall
 
     try:
-        return Firewall.from_rules(rules_dir, events=False if events == "none" else events)
+        policy = load_policy(rules_dir)
+        if corpora:
+            policy = policy.with_corpora([path.resolve() for path in corpora])
+        return Firewall(policy, events=False if events == "none" else events)
     except RuleError as exc:
         raise click.ClickException(f"the rules do not load:\n{exc}") from exc
     except ConfigError as exc:
@@ -49,11 +52,14 @@ def main() -> None:
 @RULES_OPTION
 @EVENTS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: text, action, status, findings.")
-def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool) -> None:
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also look for spans of this corpus index (repeatable).")
+@click.option("--prompt", default=None, help="The prompt the text answers (text it supplied is an echo, not a leak).")
+def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool, corpora: tuple[Path, ...], prompt: str | None) -> None:
     """Scan FILE (or standard input, '-') and print what the firewall would emit."""
     text = source.read()
-    with _firewall(rules_dir, events) as fw:
-        verdict = fw.scan(text, source="cli")
+    with _firewall(rules_dir, events, corpora) as fw:
+        verdict = fw.scan(text, prompt=prompt, source="cli")
     if as_json:
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:
@@ -136,8 +142,10 @@ def demo(rules_dir: Path, events: str | None, samples: Path, speed: float) -> No
 
 def _add_subcommands() -> None:
     from firewall.cli_canary import canary
+    from firewall.cli_corpus import corpus
 
     main.add_command(canary)
+    main.add_command(corpus)
 
 
 _add_subcommands()

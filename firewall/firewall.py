@@ -17,6 +17,7 @@ from firewall.model import Verdict
 from firewall.policy.loader import load_policy
 from firewall.policy.policy import Policy
 from firewall.scanner import Scanner
+from firewall.signals import PromptCheck, corpus_prefix, divergence
 from firewall.streaming import StreamScanner
 from firewall.watch import RulesWatcher
 
@@ -82,7 +83,7 @@ class Firewall:
         """Scan a whole response. `context` (principal, model, source) goes into the event."""
         active = self._active
         began = time.perf_counter()
-        verdict = active.scanner.scan(text)
+        verdict = active.scanner.scan(text, prompt)
         self._emit(active, verdict, prompt, (time.perf_counter() - began) * 1000, context)
         return verdict
 
@@ -104,7 +105,7 @@ class Firewall:
         stops early, held-back text is never released.
         """
         active = self._active
-        scanner = active.scanner.incremental()
+        scanner = active.scanner.incremental(prompt)
         spent = 0.0
         try:
             for chunk in chunks:
@@ -135,7 +136,7 @@ class Firewall:
     ) -> AsyncIterator[str]:
         """The async twin of `stream`."""
         active = self._active
-        scanner = active.scanner.incremental()
+        scanner = active.scanner.incremental(prompt)
         spent = 0.0
         try:
             async for chunk in chunks:
@@ -167,6 +168,33 @@ class Firewall:
         if fn is None:
             return lambda f: guard(self, f, **context)
         return guard(self, fn, **context)
+
+    def check_prompt(self, prompt: str, **context: Any) -> PromptCheck:
+        """Look for extraction attempts in a prompt (divergence, protected-corpus prefixes).
+
+        The result's signals also go into a "prompt" event (with the prompt redacted)."""
+        active = self._active
+        corpus = [d for d in active.scanner.detectors if d.name == "corpus"]
+        findings = active.scanner.detect(prompt, 0, corpus).findings if corpus else []
+        signals = tuple(s for s in (divergence(prompt), corpus_prefix(findings)) if s is not None)
+        check = PromptCheck(signals, tuple(findings))
+        if signals and (self._writer is not None or self._listeners):
+
+            def build() -> Event:
+                return Event(
+                    kind="prompt",
+                    prompt=active.scanner.scan(prompt).text,
+                    rules_version=active.policy.version,
+                    message="; ".join(f"{s.kind}: {s.detail}" for s in signals),
+                    **context,
+                )
+
+            self._publish_job(build)
+        return check
+
+    async def acheck_prompt(self, prompt: str, **context: Any) -> PromptCheck:
+        """`check_prompt` for async callers."""
+        return self.check_prompt(prompt, **context)
 
     # -- rules ------------------------------------------------------------------------------------
 
@@ -254,18 +282,18 @@ class Firewall:
             safe_prompt = active.scanner.scan(prompt).text if prompt is not None else None
             return Event.from_verdict(verdict, prompt=safe_prompt, latency_ms=round(latency_ms, 3), **context)
 
+        self._publish_job(build)
+
+    def _publish(self, event: Event) -> None:
+        self._publish_job(lambda: event)
+
+    def _publish_job(self, build: Callable[[], Event]) -> None:
         if self._writer is not None:
             self._writer.submit(build)
         if self._listeners:
             event = build()
             for listener in self._listeners:
                 listener(event)
-
-    def _publish(self, event: Event) -> None:
-        if self._writer is not None:
-            self._writer.submit(lambda: event)
-        for listener in self._listeners:
-            listener(event)
 
 
 def _close(chunks: object) -> None:

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from firewall.actions import Renderer, Segment, order_key, preview, resolve
+from firewall.actions import Coverage, Renderer, Segment, order_key, preview, resolve
 from firewall.detectors import Detector, build_detectors
 from firewall.keys import install_key
 from firewall.model import ActionKind, Finding, Outcome, Status, Verdict
@@ -35,13 +35,21 @@ class Scanner:
         self.detectors = build_detectors(policy) if detectors is None else detectors
         self.max_span = max((d.max_span for d in self.detectors), default=1)
         """Longest span any detector decides; a stream holds back `max_span - 1` characters."""
+        self.lookbehind = max((getattr(d, "lookbehind", 0) for d in self.detectors), default=0)
+        """Most text before a stream window that a detector's decisions may depend on."""
         self.renderer = Renderer(policy, key if key is not None else install_key())
         self._budget_s = policy.detector_budget_ms / 1000
 
-    def detect(self, text: str, start: int = 0) -> Detection:
+    def for_prompt(self, prompt: str | None) -> list[Detector]:
+        """The detectors for one request (some treat text the caller supplied differently)."""
+        if not prompt:
+            return self.detectors
+        return [d.with_prompt(prompt) if hasattr(d, "with_prompt") else d for d in self.detectors]
+
+    def detect(self, text: str, start: int = 0, detectors: list[Detector] | None = None) -> Detection:
         """Run every detector on `text` (findings from `start` on); never raises for a detector."""
         detection = Detection([], {})
-        for detector in self.detectors:
+        for detector in self.detectors if detectors is None else detectors:
             began = time.perf_counter()
             try:
                 found = detector.find(text, start)
@@ -60,10 +68,10 @@ class Scanner:
                 detection.findings.extend(found)
         return detection
 
-    def scan(self, text: str) -> Verdict:
-        """Scan a whole text and return what to emit."""
+    def scan(self, text: str, prompt: str | None = None) -> Verdict:
+        """Scan a whole text (answering `prompt`, if given) and return what to emit."""
         decisions = Decisions(self)
-        detection = self.detect(text)
+        detection = self.detect(text, 0, self.for_prompt(prompt))
         decisions.note(detection)
         if not decisions.stopped:
             decisions.decide(sorted(detection.findings, key=order_key), text, 0)
@@ -71,11 +79,11 @@ class Scanner:
             decisions.release(text, 0, len(text))
         return decisions.verdict()
 
-    def incremental(self) -> StreamScanner:
+    def incremental(self, prompt: str | None = None) -> StreamScanner:
         """A stream scanner whose output equals `scan()` of the concatenated chunks."""
         from firewall.streaming import StreamScanner
 
-        return StreamScanner(self)
+        return StreamScanner(self, prompt=prompt)
 
 
 class Decisions:
@@ -93,7 +101,7 @@ class Decisions:
         self._evidence: list[tuple[str, str]] = []
         self._emitted: dict[int, tuple[int, int]] = {}
         self._pending: deque[tuple[int, Segment, str]] = deque()
-        self.covered_to = 0
+        self.coverage = Coverage()
         """Where the chosen segments end, in input offsets."""
         self.released = 0
         """Input text before this offset has been emitted."""
@@ -104,6 +112,8 @@ class Decisions:
         self.timings_ms: dict[str, float] = {}
         self.blocked_by: str | None = None
         self.stopped = False
+        self._cut_after = scanner.policy.detector_settings.get("corpus", {}).get("cut_after")
+        self._protected = 0  # characters of protected text chosen so far
         self.refusal = ""
         """The refusal emitted when the scan stopped."""
 
@@ -125,9 +135,12 @@ class Decisions:
         `text[i - base]` is the input character at offset i.
         """
         policy, renderer = self._scanner.policy, self._scanner.renderer
-        segments, self.covered_to = resolve(findings, self.covered_to)
-        for finding, segment in zip(findings, segments, strict=True):
-            spec = policy.action_for(finding)
+        specs = [policy.action_for(f) for f in findings]
+        # Flagged findings are reported but change nothing, so they do not take part in overlaps.
+        acting = [f for f, spec in zip(findings, specs, strict=True) if spec.kind != "flag"]
+        chosen = dict(zip(map(id, acting), resolve(acting, self.coverage), strict=True))
+        for finding, spec in zip(findings, specs, strict=True):
+            segment = chosen.get(id(finding))
             value = text[finding.start - base : finding.end - base]
             index = len(self.findings)
             self.findings.append(finding)
@@ -136,8 +149,12 @@ class Decisions:
             if spec.kind == "block" and self.blocked_by is None:
                 self.blocked_by = finding.rule
             elif segment is not None:
+                if finding.label == "PROTECTED" and self._cut_after is not None:
+                    self._protected += segment.end - segment.start
+                    if self._protected >= self._cut_after and self.blocked_by is None:
+                        self.blocked_by = f"{finding.rule}:cut_after"
                 piece = text[segment.start - base : segment.end - base]
-                self._pending.append((index, segment, renderer.replacement(spec, finding, piece)))
+                self._pending.append((index, segment, renderer.replacement(spec, segment, piece)))
         if self.blocked_by is not None:
             self._stop(self.blocked_by)
 

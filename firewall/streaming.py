@@ -23,14 +23,19 @@ if TYPE_CHECKING:
     from firewall.scanner import Scanner
 
 CONTEXT = 16
-"""Characters kept before the anchor as look-behind context for detectors."""
+"""Characters kept before the anchor as look-behind context (more if a detector declares a
+`lookbehind`)."""
 
 
 class StreamScanner:
     """Feed chunks, get back only text that no later chunk can change."""
 
-    def __init__(self, scanner: Scanner, *, hold_back: int | None = None, step: int | None = None) -> None:
+    def __init__(
+        self, scanner: Scanner, *, hold_back: int | None = None, step: int | None = None, prompt: str | None = None
+    ) -> None:
         self._scanner = scanner
+        self._detectors = scanner.for_prompt(prompt)
+        self._context = max(CONTEXT, scanner.lookbehind)
         self.hold_back = scanner.max_span - 1 if hold_back is None else hold_back
         """Characters that may still change; `max_span - 1` unless a test shortens it."""
         self.step = step or scanner.policy.stream_step or max(1, min(64, self.hold_back // 8))
@@ -80,9 +85,9 @@ class StreamScanner:
 
     def _advance(self, limit: int) -> str:
         decisions = self._decisions
-        window_start = max(self._base, self._anchor - CONTEXT)
+        window_start = max(self._base, self._anchor - self._context)
         window = self._buffer[window_start - self._base :]
-        detection = self._scanner.detect(window, self._anchor - window_start)
+        detection = self._scanner.detect(window, self._anchor - window_start, self._detectors)
         decisions.note(detection)
         if decisions.stopped:
             return decisions.refusal
@@ -97,7 +102,7 @@ class StreamScanner:
         decisions.decide(new, self._buffer, self._base)
         if decisions.stopped:
             return decisions.refusal
-        out = decisions.release(self._buffer, self._base, max(limit, decisions.covered_to))
+        out = decisions.release(self._buffer, self._base, max(limit, decisions.coverage.end))
         self._decided = limit
         self._move_anchor(limit, new)
         return out
@@ -114,7 +119,7 @@ class StreamScanner:
                     anchor, moved = finding.start, True
         self._anchor = anchor
         self._recent = [f for f in recent if f.end > anchor]
-        cut = max(self._base, anchor - CONTEXT)
+        cut = max(self._base, anchor - self._context)
         self._buffer = self._buffer[cut - self._base :]
         self._base = cut
 

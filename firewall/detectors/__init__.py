@@ -52,9 +52,19 @@ def _build_canary(policy: Policy) -> Detector:
     return CanaryDetector(policy.canaries, **policy.detector_settings.get("canary", {}))
 
 
+def _build_corpus(policy: Policy) -> Detector:
+    from firewall.corpus import CorpusIndex
+    from firewall.detectors.corpus import CorpusDetector
+
+    settings = policy.detector_settings.get("corpus", {})
+    indexes = [CorpusIndex(policy.folder / name) for name in settings.get("indexes", ())]
+    return CorpusDetector(indexes, min_chars=settings.get("min_chars", 50))
+
+
 DETECTORS: dict[str, Callable[[Policy], Detector]] = {
     "canary": _build_canary,
     "patterns": _build_patterns,
+    "corpus": _build_corpus,
 }
 """Detector kinds by name, in the order a scan runs them (cheap first)."""
 

@@ -119,6 +119,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
                     rules.append(rule)
     if settings is None:
         return None, problems
+    problems.extend(_index_problems(settings, policy_path))
     for rule in seen.values():
         problems.extend(_example_problems(rule))
     if problems:
@@ -146,6 +147,22 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         ),
         [],
     )
+
+
+def _index_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
+    corpus = settings.detectors.corpus
+    if not corpus.enabled:
+        return []
+    text = policy_path.read_text("utf-8").splitlines()
+    line = next((i for i, row in enumerate(text, 1) if "indexes" in row), 1)
+    problems = []
+    for name in corpus.indexes:
+        path = policy_path.parent / name
+        if not path.is_file():
+            problems.append(Problem(policy_path, line, f"corpus index {name!r} not found (build it: outguard corpus build DOCS --out {path})"))
+    if not corpus.indexes:
+        problems.append(Problem(policy_path, line, "the corpus detector is enabled but names no indexes"))
+    return problems
 
 
 def _load_canaries(doc: _Doc, canaries: dict[str, Canary], problems: list[Problem]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,13 @@ class Policy:
     """Active (not retired) canaries."""
     detector_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per detector kind, its settings from policy.yaml (besides `enabled`)."""
+
+    def with_corpora(self, paths: list[Path]) -> Policy:
+        """This policy with more corpus indexes (absolute paths), the corpus detector enabled."""
+        settings = dict(self.detector_settings.get("corpus", {}))
+        settings["indexes"] = [*settings.get("indexes", ()), *map(str, paths)]
+        detectors = self.detectors if "corpus" in self.detectors else (*self.detectors, "corpus")
+        return replace(self, detectors=detectors, detector_settings={**self.detector_settings, "corpus": settings})
 
     def action_for(self, finding: Finding) -> ActionSpec:
         """The rule's own action, else its label's, else the policy default."""

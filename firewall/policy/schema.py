@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ActionName = Literal["redact", "mask", "hash", "block"]
+ActionName = Literal["redact", "mask", "hash", "block", "flag"]
 
 
 class _Strict(BaseModel):
@@ -80,9 +80,20 @@ class CanaryDetectorModel(DetectorModel):
     """Most characters that may be dropped (spaces, dashes, zero-width...) between two canary characters."""
 
 
+class CorpusDetectorModel(DetectorModel):
+    enabled: bool = False
+    indexes: list[str] = Field(default_factory=list)
+    """Index files (`outguard corpus build`), relative to the rules folder."""
+    min_chars: int = Field(default=50, ge=20, le=2000)
+    """Shortest span of protected text that counts."""
+    cut_after: int | None = Field(default=None, ge=50)
+    """Stop (block) a response once this many characters of protected text were found in it."""
+
+
 class DetectorsModel(_Strict):
     patterns: DetectorModel = DetectorModel()
     canary: CanaryDetectorModel = CanaryDetectorModel()
+    corpus: CorpusDetectorModel = CorpusDetectorModel()
 
 
 class CanaryModel(_Strict):

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from firewall import Finding, Firewall, Scanner
-from firewall.actions import Renderer, resolve
+from firewall.actions import Coverage, Renderer, Segment, resolve
 from firewall.policy import ActionSpec, Policy
 from tests.conftest import KEY
 
@@ -56,7 +56,7 @@ def test_mask_never_reveals_more_than_half() -> None:
     renderer = Renderer(None, KEY)  # type: ignore[arg-type]
     finding = Finding("d", "r", "PIN", 0, 4)
 
-    assert renderer.replacement(ActionSpec("mask", keep=4), finding, "1234") == "**34"
+    assert renderer.replacement(ActionSpec("mask", keep=4), Segment(0, 4, finding), "1234") == "**34"
 
 
 def test_hash_is_keyed_and_stable(policy: Policy) -> None:
@@ -109,7 +109,7 @@ def test_overlaps_resolve_left_to_right(findings, expected) -> None:
 
     items = sorted((Finding("d", rule, "L", s, e) for rule, s, e in findings), key=order_key)
 
-    segments, _ = resolve(items, 0)
+    segments = resolve(items, Coverage())
 
     assert [(s.finding.rule, s.start, s.end) if s else None for s in segments] == expected
 
@@ -119,7 +119,7 @@ def test_same_span_higher_score_wins() -> None:
 
     low, high = Finding("d", "low", "L", 0, 5, 0.4), Finding("d", "high", "L", 0, 5, 0.9)
 
-    segments, _ = resolve(sorted([low, high], key=order_key), 0)
+    segments = resolve(sorted([low, high], key=order_key), Coverage())
 
     assert segments[0] is not None and segments[0].finding.rule == "high" and segments[1] is None
 

@@ -1,0 +1,81 @@
+"""Find spans of a protected corpus in output (verbatim or nearly), and say which document they are from.
+
+Every n-gram of the output (firewall.corpus: 6 normalised words) is looked up in the indexes. A hit
+is reported when the chain of hits around it, allowing gaps of up to N n-grams (one changed word
+spoils exactly N), covers at least `min_chars` characters. The chain is judged only within
+`min_chars` characters either side of the hit, so each decision is local and a stream scan agrees
+with a one-shot scan. Hits on n-grams the caller's own prompt contains are echoes, not leaks: they
+are reported with label ECHO (the default policy only flags them), so redaction cannot be used to
+test whether a guessed sentence is in the corpus.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+
+from firewall.corpus import MAX_GAP, MAX_WORD, N, CorpusIndex, ngram_hashes, words
+from firewall.model import Finding
+
+NGRAM_CHARS = N * MAX_WORD + (N - 1) * MAX_GAP
+"""Longest text one n-gram can cover."""
+
+
+class CorpusDetector:
+    """Spans of the registered corpora, with document and paragraph as the finding's source."""
+
+    name = "corpus"
+
+    def __init__(self, indexes: Sequence[CorpusIndex], *, min_chars: int = 50) -> None:
+        self.indexes = tuple(indexes)
+        self.min_chars = min_chars
+        self.max_span = NGRAM_CHARS + min_chars + MAX_GAP + 2
+        """A hit's own n-gram, the neighbours within `min_chars` after it, and one character to end a word."""
+        self.lookbehind = NGRAM_CHARS + min_chars + MAX_WORD + 2
+        """Text before a window that the decision may depend on (neighbouring hits, whole words)."""
+        self._echo: frozenset[int] = frozenset()
+
+    def with_prompt(self, prompt: str | None) -> CorpusDetector:
+        """This detector for one request: n-grams the caller supplied are echoes, not leaks."""
+        if not prompt:
+            return self
+        scoped = copy.copy(self)
+        hashes, valid = ngram_hashes(words(prompt))
+        scoped._echo = frozenset(int(h) for h in hashes[valid])
+        return scoped
+
+    def find(self, text: str, start: int = 0) -> list[Finding]:
+        w = words(text)
+        hashes, valid = ngram_hashes(w)
+        if not len(hashes):
+            return []
+        findings = []
+        for index in self.indexes:
+            positions = index.lookup(hashes)
+            hits = np.flatnonzero((positions >= 0) & valid).tolist()
+            if not hits:
+                continue
+            spans = [(int(w.starts[i]), int(w.ends[i + N - 1])) for i in hits]
+            for k, i in enumerate(hits):
+                begin, end = spans[k]
+                if begin < start or not self._long_enough(hits, spans, k):
+                    continue
+                document, _, paragraph = index.locate(int(positions[i]))
+                echo = int(hashes[i]) in self._echo
+                findings.append(
+                    Finding(self.name, f"corpus:{index.name}", "ECHO" if echo else "PROTECTED", begin, end, 1.0, f"{document.id} §{paragraph}")
+                )
+        return findings
+
+    def _long_enough(self, hits: list[int], spans: list[tuple[int, int]], k: int) -> bool:
+        """Does the chain through hit k, seen within min_chars either side, cover min_chars?"""
+        begin, end = spans[k]
+        low, high = begin - self.min_chars, end + self.min_chars
+        first = last = k
+        while first > 0 and hits[first] - hits[first - 1] <= N + 1 and spans[first - 1][0] >= low:
+            first -= 1
+        while last + 1 < len(hits) and hits[last + 1] - hits[last] <= N + 1 and spans[last + 1][1] <= high:
+            last += 1
+        return spans[last][1] - spans[first][0] >= self.min_chars
