@@ -72,9 +72,8 @@ class Scanner:
         """Scan a whole text (answering `prompt`, if given) and return what to emit."""
         decisions = Decisions(self)
         detection = self.detect(text, 0, self.for_prompt(prompt))
-        decisions.note(detection)
-        if not decisions.stopped:
-            decisions.decide(sorted(detection.findings, key=order_key), text, 0)
+        decisions.decide(sorted(detection.findings, key=order_key), text, 0)
+        decisions.note(detection)  # after: a block finding names its rule even if a detector failed
         if not decisions.stopped:
             decisions.release(text, 0, len(text))
         return decisions.verdict()

@@ -38,7 +38,11 @@ class StreamScanner:
         self._context = max(CONTEXT, scanner.lookbehind)
         self.hold_back = scanner.max_span - 1 if hold_back is None else hold_back
         """Characters that may still change; `max_span - 1` unless a test shortens it."""
-        self.step = step or scanner.policy.stream_step or max(1, min(64, self.hold_back // 8))
+        self._settling = [d for d in self._detectors if hasattr(d, "settled")]
+        fixed = [d.max_span for d in self._detectors if not hasattr(d, "settled")]
+        self._fixed_hold = min(self.hold_back, max(fixed, default=1) - 1) if hold_back is None else self.hold_back
+        """Hold-back of the detectors without a settled point (PII waits only for sentence ends)."""
+        self.step = step or scanner.policy.stream_step or max(1, min(64, self._fixed_hold // 8))
         """Re-scan only once this many more characters are final: the detectors' cost is paid per
         step, not per chunk, and at most `hold_back + step - 1` characters wait at any time."""
         self._decisions = Decisions(scanner)
@@ -65,7 +69,7 @@ class StreamScanner:
             return ""
         self._buffer += chunk
         self._received += len(chunk)
-        limit = self._received - self.hold_back
+        limit = self._received - self._fixed_hold
         if limit - self._decided < self.step:
             return ""
         return self._advance(limit)
@@ -77,20 +81,23 @@ class StreamScanner:
         self._finished = True
         if self.stopped:
             return ""
-        return self._advance(self._received)
+        return self._advance(self._received, final=True)
 
     def verdict(self) -> Verdict:
         """The verdict of the whole stream (complete after `finish()`, or once stopped)."""
         return self._decisions.verdict()
 
-    def _advance(self, limit: int) -> str:
+    def _advance(self, limit: int, final: bool = False) -> str:
         decisions = self._decisions
         window_start = max(self._base, self._anchor - self._context)
         window = self._buffer[window_start - self._base :]
         detection = self._scanner.detect(window, self._anchor - window_start, self._detectors)
-        decisions.note(detection)
-        if decisions.stopped:
-            return decisions.refusal
+        if not final:
+            for detector in self._settling:
+                # Findings before the detector's settled point are final (PII: up to the last
+                # sentence end); never hold back more than max_span - 1 all the same.
+                settled = window_start + detector.settled(window)  # type: ignore[attr-defined]
+                limit = min(limit, max(settled, self._received - self.hold_back))
         new = sorted(
             (
                 _shift(f, window_start)
@@ -100,8 +107,11 @@ class StreamScanner:
             key=order_key,
         )
         decisions.decide(new, self._buffer, self._base)
+        decisions.note(detection)
         if decisions.stopped:
             return decisions.refusal
+        if limit <= self._decided:
+            return ""
         out = decisions.release(self._buffer, self._base, max(limit, decisions.coverage.end))
         self._decided = limit
         self._move_anchor(limit, new)

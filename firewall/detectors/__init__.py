@@ -61,10 +61,17 @@ def _build_corpus(policy: Policy) -> Detector:
     return CorpusDetector(indexes, min_chars=settings.get("min_chars", 50))
 
 
+def _build_pii(policy: Policy) -> Detector:
+    from firewall.detectors.pii import PiiDetector, PiiSettings
+
+    return PiiDetector(PiiSettings(**policy.detector_settings.get("pii", {})))
+
+
 DETECTORS: dict[str, Callable[[Policy], Detector]] = {
     "canary": _build_canary,
     "patterns": _build_patterns,
     "corpus": _build_corpus,
+    "pii": _build_pii,  # last: the expensive one
 }
 """Detector kinds by name, in the order a scan runs them (cheap first)."""
 

