@@ -5,6 +5,7 @@
     fw.scan("Mail me at jane@corp.example").text   # 'Mail me at [EMAIL]'
 """
 
+from firewall.actions import deanonymize
 from firewall.errors import (
     ConfigError,
     DetectorError,
@@ -34,5 +35,6 @@ __all__ = [
     "StreamScanner",
     "Verdict",
     "check_rules",
+    "deanonymize",
     "load_policy",
 ]

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from firewall.errors import ConfigError
 from firewall.model import Finding
 from firewall.policy.policy import ActionSpec, Policy
 
@@ -76,6 +79,8 @@ class Renderer:
         if spec.kind == "mask":
             keep = min(spec.keep, len(value) // 2)  # never reveal more than half
             return spec.char * (len(value) - keep) + value[len(value) - keep :]
+        if spec.kind == "encrypt":
+            return _fill("[{label}:enc:", finding) + encrypt(value, _key_from_env(spec.key_env)) + "]"
         if segment.continuation:
             return ""
         if spec.kind == "hash":
@@ -87,6 +92,31 @@ class Renderer:
 def _fill(template: str, finding: Finding) -> str:
     # Plain replacement, never str.format: placeholders come from rule files.
     return template.replace("{label}", finding.label).replace("{rule}", finding.rule).replace("{source}", finding.source)
+
+
+_ENCRYPTED = re.compile(r"\[([A-Z][A-Z0-9_]*):enc:([A-Za-z0-9+/=_-]+)\]")
+
+
+def _key_from_env(name: str) -> bytes:
+    key = os.environ.get(name, "").encode()
+    if len(key) not in (16, 24, 32):
+        raise ConfigError(f"the encrypt action needs ${name} set to a 16, 24 or 32 byte key")
+    return key
+
+
+def encrypt(value: str, key: bytes) -> str:
+    """AES-CBC with a random IV, base64 (Presidio's Encrypt operator): not stable across calls."""
+    from presidio_anonymizer.operators import Encrypt
+
+    return Encrypt().operate(value, {"key": key})
+
+
+def deanonymize(text: str, key: bytes | str) -> str:
+    """Put back the values that the `encrypt` action replaced, with the same key (Presidio's Decrypt)."""
+    from presidio_anonymizer.operators import Decrypt
+
+    raw = key.encode() if isinstance(key, str) else key
+    return _ENCRYPTED.sub(lambda m: Decrypt().operate(m.group(2), {"key": raw}), text)
 
 
 def preview(value: str) -> str:

@@ -157,6 +157,10 @@ class Firewall:
             await _aclose(chunks)
             self._finish_stream(active, scanner, prompt, spent, context, on_verdict)
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Warm detectors that batch (PII runs spaCy's nlp.pipe) for texts about to be scanned."""
+        self._active.scanner.prefetch(texts)
+
     def guard(self, fn: Callable[..., Any] | None = None, **context: Any) -> Any:
         """Decorate a def / async def / generator / async generator so its output is scanned.
 

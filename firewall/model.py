@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ActionKind = Literal["redact", "mask", "hash", "block", "flag"]
+ActionKind = Literal["redact", "mask", "hash", "encrypt", "block", "flag"]
 VerdictAction = Literal["allow", "redact", "block"]
 Status = Literal["scanned", "fail_open", "fail_closed"]
 

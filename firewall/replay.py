@@ -105,6 +105,8 @@ def replay(
     `speed` scales the pace: 1 is about 50 chunks a second, 2 twice that, 0 as fast as possible.
     """
     delay = CHUNK_INTERVAL_S / speed if speed > 0 else 0.0
+    transcripts = list(transcripts)
+    fw.prefetch([t.output for t in transcripts] + [t.prompt for t in transcripts if t.prompt])
     for transcript in transcripts:
         verdicts: list[Verdict] = []
         chunks = _paced(transcript.chunks, delay)

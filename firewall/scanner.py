@@ -40,6 +40,12 @@ class Scanner:
         self.renderer = Renderer(policy, key if key is not None else install_key())
         self._budget_s = policy.detector_budget_ms / 1000
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Let detectors that batch (PII: spaCy's nlp.pipe) analyse many texts ahead of scanning."""
+        for detector in self.detectors:
+            if hasattr(detector, "prefetch"):
+                detector.prefetch(texts)
+
     def for_prompt(self, prompt: str | None) -> list[Detector]:
         """The detectors for one request (some treat text the caller supplied differently)."""
         if not prompt:

@@ -123,6 +123,26 @@ class PiiDetector:
                     findings.append(Finding(self.name, f"pii.{entity.lower()}", LABELS.get(entity, entity), begin + s, begin + e, round(score, 3)))
         return findings
 
+    def prefetch(self, texts: Sequence[str], batch_size: int = 64) -> None:
+        """Analyse the sentences of many texts in batches (spaCy's nlp.pipe), ahead of scanning them."""
+        from presidio_analyzer import BatchAnalyzerEngine
+
+        units = list(dict.fromkeys(t[b:e] for t in texts for b, e in _units(t) if e - b <= self.settings.unit_cap))
+        units = [u for u in units if u not in self._cache and any(c.isalnum() for c in u)]
+        if not units:
+            return
+        found: dict[str, list[tuple[str, int, int, float]]] = {u: [] for u in units}
+        for language, analyzer, _ in self._analyzers:
+            batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
+            results = batch.analyze_iterator(
+                units, language, batch_size=batch_size, entities=self._entities, score_threshold=self.settings.score_threshold,
+                allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
+            )
+            for unit, unit_results in zip(units, results, strict=True):
+                found[unit].extend((r.entity_type, r.start, r.end, r.score) for r in unit_results)
+        for unit, results in found.items():
+            self._remember(unit, results)
+
     def settled(self, text: str) -> int:
         """Findings before the end of the last complete sentence are final: a stream need not wait
         `max_span` characters, only for the sentence to end."""
@@ -142,10 +162,13 @@ class PiiDetector:
                 allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
             ):
                 results.append((r.entity_type, r.start, r.end, r.score))
+        self._remember(unit, results)
+        return results
+
+    def _remember(self, unit: str, results: list[tuple[str, int, int, float]]) -> None:
         self._cache[unit] = results
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
-        return results
 
 
 def _plausible(span: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re._parser as sre_parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     if settings is None:
         return None, problems
     problems.extend(_index_problems(settings, policy_path))
+    problems.extend(_encrypt_problems(settings, rules, policy_path))
     for rule in seen.values():
         problems.extend(_example_problems(rule))
     if problems:
@@ -147,6 +149,18 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         ),
         [],
     )
+
+
+def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], policy_path: Path) -> list[Problem]:
+    """An encrypt action needs its key in the environment now, not at the first finding."""
+    specs = [_action(a) for a in (settings.default_action, *settings.actions.values())]
+    specs += [r.action for r in rules if r.action is not None]
+    problems = []
+    for name in sorted({s.key_env for s in specs if s.kind == "encrypt"}):
+        if len(os.environ.get(name, "").encode()) not in (16, 24, 32):
+            line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if "encrypt" in row), 1)
+            problems.append(Problem(policy_path, line, f"the encrypt action needs ${name} set to a 16, 24 or 32 byte key"))
+    return problems
 
 
 def _index_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
@@ -256,7 +270,7 @@ def _validate(model: type[M], doc: _Doc, problems: list[Problem]) -> M | None:
 def _action(field: ActionField) -> ActionSpec:
     if isinstance(field, str):
         return ActionSpec(kind=field)
-    return ActionSpec(kind=field.action, placeholder=field.placeholder, keep=field.keep, char=field.char)
+    return ActionSpec(kind=field.action, placeholder=field.placeholder, keep=field.keep, char=field.char, key_env=field.key_env)
 
 
 def _compile_rule(

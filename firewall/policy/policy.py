@@ -22,6 +22,7 @@ class ActionSpec:
     placeholder: str | None = None
     keep: int = 4
     char: str = "*"
+    key_env: str = "OUTGUARD_ENCRYPT_KEY"
 
 
 @dataclass(frozen=True)

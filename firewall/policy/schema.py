@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ActionName = Literal["redact", "mask", "hash", "block", "flag"]
+ActionName = Literal["redact", "mask", "hash", "encrypt", "block", "flag"]
 
 
 class _Strict(BaseModel):
@@ -23,6 +23,8 @@ class ActionModel(_Strict):
     """mask: how many trailing characters stay visible."""
     char: str = Field(default="*", min_length=1, max_length=1)
     """mask: the masking character."""
+    key_env: str = Field(default="OUTGUARD_ENCRYPT_KEY", pattern=r"^[A-Z_][A-Z0-9_]{0,63}$")
+    """encrypt: the environment variable holding the AES key (16, 24 or 32 bytes)."""
 
 
 ActionField = ActionName | ActionModel
