@@ -170,22 +170,16 @@ REGURGITATION = f"Of course. It reads:\n\n{GPL[GPL.index('When we speak') :][:40
 
 
 def test_regurgitation_past_cut_after_is_blocked_whole_and_streamed(fw: Firewall, corpus_only):
-    consumed = 0
-
-    def chunks():
-        nonlocal consumed
-        for at in range(0, len(REGURGITATION), 7):
-            consumed += 7
-            yield REGURGITATION[at : at + 7]
+    pieces, taken = [REGURGITATION[at : at + 7] for at in range(0, len(REGURGITATION), 7)], []
 
     whole = fw.scan(REGURGITATION)
-    streamed = "".join(fw.stream(chunks()))
+    streamed = "".join(fw.stream(taken.append(p) or p for p in pieces))
     released = streamed.removesuffix(whole.text)
 
     assert fw.policy.detector_settings["corpus"]["cut_after"] == 600
     assert whole.action == "block" and whole.blocked_by.endswith("cut_after")
     assert streamed.endswith(whole.text) and released != streamed
-    assert consumed < len(REGURGITATION)  # the upstream was closed early
+    assert len(taken) < len(pieces)  # the upstream was closed early
     assert corpus_only.scan(released).findings == ()
     assert len(PLACEHOLDER.sub("", released)) < 50
 
@@ -230,15 +224,9 @@ def test_stream_equals_one_shot_with_corpus_passages(policy: Policy, text, data,
         assert (streamed.findings, streamed.outcomes) == (whole.findings, whole.outcomes)
 
 
-LIGHTHOUSE = (
-    "The lighthouse keeper counted forty-one gulls on the northern rail before the fog came.\n\n"
-    "He wrote each number in a green ledger that nobody else, not even the harbour master, opened."
-)
-ORCHARD = (
-    "Revenue for the orchard cooperative rose because the late frost spared the pear blossoms.\n\n"
-    "The board voted to spend the surplus on a second cider press and a refrigerated truck."
-)
-MIGRATION = "Our plan moves every tenant database to the new cluster one shard at a time, over weekends."
+# Documents for throwaway indexes: the paraphrases, which share no n-gram with the corpus.
+LIGHTHOUSE, ORCHARD = "\n\n".join(PARAPHRASES[:2]), "\n\n".join(PARAPHRASES[2:4])
+MIGRATION = PARAPHRASES[4]
 
 
 def write_docs(folder: Path, **docs: str) -> Path:
