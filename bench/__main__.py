@@ -28,7 +28,8 @@ def _lazy(module: str) -> Callable[[bool], Report]:
 BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "core": _lazy("bench.core"),
     "canary": _lazy("bench.canary"),
-    # later: "corpus", "pii", "quota", "tui" -> _lazy("bench.<name>")
+    "corpus": _lazy("bench.corpus"),
+    # later: "pii", "quota", "tui" -> _lazy("bench.<name>")
 }
 
 

@@ -232,8 +232,9 @@ def _run_patterns(min_bytes: int) -> tuple[tuple[re.Pattern[str], int, Callable[
     ):
         shortest = math.ceil(chars_per_byte * min_bytes)
         padding = "={0,6}" if decoder is not _url and decoder is not _hex else ""
-        runs.append((re.compile(rf"(?:{alphabet}|\r?\n(?={alphabet}))+{padding}"), shortest, decoder, percent))
-        runs.append((re.compile(rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet})+"), shortest, decoder, percent))
+        # Minimum lengths inside the patterns: ordinary words never become Python-level matches.
+        runs.append((re.compile(rf"(?:{alphabet}|\r?\n(?={alphabet})){{{shortest},}}{padding}"), shortest, decoder, percent))
+        runs.append((re.compile(rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet}){{{shortest - 1},}}"), shortest, decoder, percent))
     return tuple(runs)
 
 

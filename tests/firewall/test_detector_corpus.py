@@ -1,6 +1,5 @@
-"""The corpus detector: verbatim and near-verbatim spans of the protected corpus are found, named,
-redacted; paraphrases, short phrases and ordinary text are not; echoes, cut_after, streaming, the
-index file and the command line."""
+"""The corpus detector: (near-)verbatim corpus spans are found, named and redacted, paraphrases and
+ordinary text are not; echoes, cut_after, streaming, the index file and the command line."""
 
 from __future__ import annotations
 
@@ -34,35 +33,24 @@ PLACEHOLDER = re.compile(r"\[[^\]]*\]")
 BEFORE, AFTER = "Sure, here is what the licence says on that point: ", " Does that answer it?"
 
 
-def excerpt(doc: str, start: str, length: int) -> tuple[str, str]:
+def excerpt(doc: str, paragraph: int, start: str, length: int) -> tuple[str, str]:
     """A verbatim passage of `doc` (line breaks and indents kept), and its source "doc §n"."""
-    text = TEXTS[doc]
-    at = text.index(start)
-    passage = text[at : at + length].rsplit(None, 1)[0].rstrip(",;(")
-    seen = number = 0  # paragraphs are split by blank lines; one without words does not count
-    for paragraph in re.split(r"(\n\s*\n)", text):
-        number += bool(re.search(r"\w", paragraph))
-        if seen <= at < seen + len(paragraph):
-            return passage, f"{doc} §{number}"
-        seen += len(paragraph)
-    raise AssertionError(start)
+    passage = TEXTS[doc][TEXTS[doc].index(start) :][:length].rsplit(None, 1)[0].rstrip(",;(")
+    return passage, f"{doc} §{paragraph}"
 
 
-PASSAGES = [
-    excerpt(*where)
-    for where in [
-        ("apache-2.0", '"Legal Entity" shall mean the union', 220),
-        ("apache-2.0", "You must retain, in the Source form", 200),
-        ("apache-2.0", "In no event and under no legal theory", 280),
-        ("mpl-2.0", "means any patent claim(s)", 200),
-        ("mpl-2.0", "You may create and distribute a Larger Work", 250),
-        ("mpl-2.0", "If You initiate litigation against any entity", 180),
-        ("gpl-3.0", "The licenses for most software and other practical works", 240),
-        ("gpl-3.0", "Some devices are designed to deny users", 200),
-        ("gpl-3.0", 'To "propagate" a work means', 260),
-        ("cc0-1.0", "Certain owners wish to permanently relinquish", 240),
-        ("cc0-1.0", "To the greatest extent permitted by, but not in contravention", 300),
-    ]
+PASSAGES = [  # paragraphs are counted from 1, split by blank lines
+    excerpt("apache-2.0", 6, '"Legal Entity" shall mean the union', 220),
+    excerpt("apache-2.0", 19, "You must retain, in the Source form", 200),
+    excerpt("apache-2.0", 25, "In no event and under no legal theory", 280),
+    excerpt("mpl-2.0", 17, "means any patent claim(s)", 200),
+    excerpt("mpl-2.0", 50, "You may create and distribute a Larger Work", 250),
+    excerpt("mpl-2.0", 59, "If You initiate litigation against any entity", 180),
+    excerpt("gpl-3.0", 5, "The licenses for most software and other practical works", 240),
+    excerpt("gpl-3.0", 11, "Some devices are designed to deny users", 200),
+    excerpt("gpl-3.0", 21, 'To "propagate" a work means', 260),
+    excerpt("cc0-1.0", 6, "Certain owners wish to permanently relinquish", 240),
+    excerpt("cc0-1.0", 10, "To the greatest extent permitted by, but not in contravention", 300),
 ]
 IDS = [source.replace(" §", "-") for _, source in PASSAGES]
 
@@ -104,8 +92,7 @@ def test_passage_is_found_named_and_redacted(fw: Firewall, passage, source, chan
     named = Counter(f.source for f in verdict.findings if f.label == "PROTECTED")
 
     assert 60 <= len(passage) <= 300 and (changed == passage) == (change is str)
-    assert named.most_common(1)[0][0] == source
-    assert all(s.split(" §")[0] in TEXTS for s in named)
+    assert named.most_common(1)[0][0] == source and {s.split(" §")[0] for s in named} <= set(TEXTS)
     assert f"[protected: {source}]" in verdict.text and verdict.action == "redact"
     assert passage not in verdict.text
     assert surviving(verdict.text, changed) <= limit
@@ -118,8 +105,6 @@ PARAPHRASES = [
     "Some owners want to give up their rights in a work for good, to enrich a shared commons.",
     "Unless the law demands it, no contributor owes you damages, even if warned they might occur.",
 ]
-
-
 SHORT = [  # under 50 characters: their n-grams are in the index, but too few to report
     "the terms and conditions of this License",
     "WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND",
@@ -132,10 +117,9 @@ SHORT = [  # under 50 characters: their n-grams are in the index, but too few to
 def test_paraphrases_and_short_phrases_are_not_flagged(fw: Firewall, corpus_only, text: str):
     hashes, valid = ngram_hashes(words(text))
     hits = corpus_only.detectors[0].indexes[0].lookup(hashes[valid]) >= 0
-    verdict = fw.scan(BEFORE + text + AFTER)
 
     assert hits.any() == any(p in text for p in SHORT) and all(len(p) < 50 for p in SHORT)
-    assert "PROTECTED" not in verdict.labels
+    assert "PROTECTED" not in fw.scan(BEFORE + text + AFTER).labels
     assert corpus_only.scan(text).findings == ()
 
 
@@ -151,7 +135,7 @@ def test_benign_text_is_not_flagged(fw: Firewall, corpus_only: Scanner) -> None:
 
 @pytest.mark.parametrize(("passage", "source"), PASSAGES[6:8], ids=IDS[6:8])
 def test_passage_the_prompt_supplied_is_an_echo_not_a_leak(fw: Firewall, passage, source):
-    """Both sides of "no membership oracle": supplied text passes, flagged; unsupplied is redacted."""
+    """No membership oracle: text the prompt supplied passes (flagged); not supplied, redacted."""
     output = BEFORE + passage + AFTER
     with capture_events(fw) as events:
         echoed = fw.scan(output, prompt=f"Explain this paragraph in plain words:\n\n{passage}")
@@ -165,14 +149,12 @@ def test_passage_the_prompt_supplied_is_an_echo_not_a_leak(fw: Firewall, passage
     assert f"[protected: {source}]" in leaked.text
 
 
-GPL = TEXTS["gpl-3.0"]
-REGURGITATION = f"Of course. It reads:\n\n{GPL[GPL.index('When we speak') :][:4000]}\n\nThat is all."
-
-
 def test_regurgitation_past_cut_after_is_blocked_whole_and_streamed(fw: Firewall, corpus_only):
-    pieces, taken = [REGURGITATION[at : at + 7] for at in range(0, len(REGURGITATION), 7)], []
+    gpl = TEXTS["gpl-3.0"][TEXTS["gpl-3.0"].index("When we speak") :][:4000]
+    text = f"Of course. It reads:\n\n{gpl}\n\nThat is all."
+    pieces, taken = [text[at : at + 7] for at in range(0, len(text), 7)], []
 
-    whole = fw.scan(REGURGITATION)
+    whole = fw.scan(text)
     streamed = "".join(fw.stream(taken.append(p) or p for p in pieces))
     released = streamed.removesuffix(whole.text)
 
@@ -244,23 +226,16 @@ def ngram_count(*texts: str) -> int:
     return sum(len(re.findall(r"\w+", text)) - 5 for text in texts)
 
 
-def corpus_build(*args: str) -> None:
-    result = CliRunner().invoke(main, ["corpus", "build", *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-
-
 def test_index_roundtrip_counts_ngrams_and_sizes_its_bloom_filter(tmp_path: Path) -> None:
     folder = write_docs(tmp_path / "docs", lighthouse=LIGHTHOUSE, orchard=ORCHARD)
     index = CorpusIndex(build_index(iter_documents([folder]), tmp_path / "small.idx"))
     hashes = [ngram_hashes(words(text))[0] for text in (LIGHTHOUSE, ORCHARD)]
-    count = ngram_count(LIGHTHOUSE, ORCHARD)
     randoms = np.random.default_rng(7).integers(0, 2**63, 100_000, dtype=np.uint64)
 
-    assert [(d.id, d.path) for d in index.documents] == [
-        (name, str(folder / f"{name}.txt")) for name in ("lighthouse", "orchard")
-    ]
-    assert index.name == "small" and index.count == count == sum(map(len, hashes))
-    assert index.m == -(-16 * count // 64) * 64
+    assert [d.id for d in index.documents] == ["lighthouse", "orchard"]
+    assert {d.path for d in index.documents} == {str(path) for path in folder.iterdir()}
+    assert index.name == "small" and index.count == ngram_count(LIGHTHOUSE, ORCHARD)
+    assert index.count == sum(map(len, hashes)) and index.m == -(-16 * index.count // 64) * 64
     assert all(index.maybe(h).all() and (index.lookup(h) >= 0).all() for h in hashes)
     assert index.maybe(randoms).mean() < 0.005
     assert sources(index.path, LIGHTHOUSE.split("\n\n")[1]) == {"lighthouse §2"}
@@ -270,15 +245,13 @@ def test_append_adds_jsonl_records_and_keeps_old_documents_findable(tmp_path: Pa
     out, records = str(tmp_path / "notes.idx"), tmp_path / "memos.jsonl"
     lines = [json.dumps({"id": "memo-7", "body": MIGRATION}), "", json.dumps({"body": ORCHARD})]
     records.write_text("\n".join(lines) + "\n", "utf-8")
-    corpus_build(str(write_docs(tmp_path / "a", lighthouse=LIGHTHOUSE)), "--out", out)
-    corpus_build(str(records), "--out", out, "--append", "--field", "body")
+    folder = write_docs(tmp_path / "a", lighthouse=LIGHTHOUSE)
+    for args in ([folder, "--out", out], [records, "--out", out, "--append", "--field", "body"]):
+        assert CliRunner().invoke(main, ["corpus", "build", *map(str, args)]).exit_code == 0
     index = CorpusIndex(out)
 
-    assert [(d.id, d.path) for d in index.documents] == [
-        ("lighthouse", str(tmp_path / "a" / "lighthouse.txt")),
-        ("memo-7", f"{records}:1"),
-        ("memos-3", f"{records}:3"),
-    ]
+    assert [d.id for d in index.documents] == ["lighthouse", "memo-7", "memos-3"]
+    assert [d.path for d in index.documents[1:]] == [f"{records}:1", f"{records}:3"]
     assert index.count == ngram_count(LIGHTHOUSE, ORCHARD, MIGRATION) and index.name == "notes"
     assert sources(index.path, LIGHTHOUSE.split("\n\n")[1]) == {"lighthouse §2"}
     assert sources(index.path, ORCHARD.split("\n\n")[1]) == {"memos-3 §2"}
@@ -288,27 +261,26 @@ def test_append_adds_jsonl_records_and_keeps_old_documents_findable(tmp_path: Pa
 def test_committed_index_equals_a_fresh_build_of_the_sample_corpus(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(RULES.parent)
     docs = iter_documents(["samples/corpus/docs"])
-    fresh = CorpusIndex(build_index(docs, tmp_path / "protected.idx", name="protected"))
+    fresh = CorpusIndex(build_index(docs, tmp_path / "p.idx", name="protected"))
     committed = CorpusIndex(INDEX)
 
-    assert committed.documents == fresh.documents and len(committed.documents) == len(TEXTS)
-    assert (committed.name, committed.count, committed.m) == (fresh.name, fresh.count, fresh.m)
+    assert committed.header == fresh.header and len(committed.documents) == len(TEXTS)
     assert np.array_equal(np.sort(committed.hashes), np.sort(fresh.hashes))
     assert np.array_equal(committed.bloom, fresh.bloom)
 
 
 def test_scan_corpus_option_finds_passages_the_policy_does_not_index(rules_dir: Path, tmp_path):
-    policy_file = rules_dir / "policy.yaml"
-    settings = yaml.safe_load(policy_file.read_text("utf-8"))
+    settings = yaml.safe_load((rules_dir / "policy.yaml").read_text("utf-8"))
     settings["detectors"]["corpus"]["enabled"] = False
-    policy_file.write_text(yaml.safe_dump(settings, sort_keys=False), "utf-8")
+    (rules_dir / "policy.yaml").write_text(yaml.safe_dump(settings), "utf-8")
     passage, source = PASSAGES[9]
     (tmp_path / "answer.txt").write_text(BEFORE + passage + AFTER, "utf-8")
-    args = ["scan", str(tmp_path / "answer.txt"), "--json", "--rules", str(rules_dir)]
+    args = ["scan", str(tmp_path / "answer.txt"), "--json", "--rules", str(rules_dir), "--events"]
 
-    plain = CliRunner().invoke(main, [*args, "--events", "none"], catch_exceptions=False)
-    found = CliRunner().invoke(main, [*args, "--events", "none", "--corpus", str(INDEX)])
-    plain_body, found_body = json.loads(plain.stdout), json.loads(found.stdout)
+    plain_body, found_body = (
+        json.loads(CliRunner().invoke(main, [*args, "none", *more], catch_exceptions=False).stdout)
+        for more in ([], ["--corpus", str(INDEX)])
+    )
 
     assert "PROTECTED" not in {f["label"] for f in plain_body["findings"]}
     assert "PROTECTED" in {f["label"] for f in found_body["findings"]}
