@@ -233,8 +233,10 @@ def _run_patterns(min_bytes: int) -> tuple[tuple[re.Pattern[str], int, Callable[
         shortest = math.ceil(chars_per_byte * min_bytes)
         padding = "={0,6}" if decoder is not _url and decoder is not _hex else ""
         # Minimum lengths inside the patterns: ordinary words never become Python-level matches.
-        runs.append((re.compile(rf"(?:{alphabet}|\r?\n(?={alphabet})){{{shortest},}}{padding}"), shortest, decoder, percent))
-        runs.append((re.compile(rf"{alphabet}(?:[ \t\r\n]{{1,3}}{alphabet}){{{shortest - 1},}}"), shortest, decoder, percent))
+        # The look-behind starts a match only where a run starts: re would otherwise retry from
+        # every character of every shorter run (quadratic in word length).
+        runs.append((re.compile(rf"(?<!{alphabet})(?:{alphabet}|\r?\n(?={alphabet})){{{shortest},}}{padding}"), shortest, decoder, percent))
+        runs.append((re.compile(rf"(?<!{alphabet}){alphabet}(?:[ \t\r\n]{{1,3}}{alphabet}){{{shortest - 1},}}"), shortest, decoder, percent))
     return tuple(runs)
 
 

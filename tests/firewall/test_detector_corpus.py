@@ -187,8 +187,9 @@ def corpus_mixes(draw: st.DrawFn) -> str:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=corpus_mixes(), data=st.data(), echo=st.booleans())
-def test_stream_equals_one_shot_with_corpus_passages(policy: Policy, text, data, echo) -> None:
-    scanner = Scanner(policy, key=KEY)
+def test_stream_equals_one_shot_with_corpus_passages(policy, corpus_only, text, data, echo):
+    """The whole policy, and the corpus detector alone (its own hold-back and look-behind)."""
+    scanner = data.draw(st.sampled_from([Scanner(policy, key=KEY), corpus_only]))
     prompt = text[: len(text) // 2] if echo else None
     sizes = itertools.cycle(data.draw(st.lists(st.integers(1, 40), min_size=1, max_size=40)))
     cuts = list(itertools.takewhile(lambda at: at < len(text), itertools.accumulate(sizes)))
