@@ -2,9 +2,9 @@
 
 Every n-gram of the output (firewall.corpus: 6 normalised words) is looked up in the indexes. A hit
 is reported when the chain of hits around it, allowing gaps of up to N n-grams (one changed word
-spoils exactly N), covers at least `min_chars` characters. The chain is judged only within
-`min_chars` characters either side of the hit, so each decision is local and a stream scan agrees
-with a one-shot scan. Hits on n-grams the caller's own prompt contains are echoes, not leaks: they
+spoils exactly N), covers at least `min_chars` characters. The chain is followed only `reach`
+characters either side of the hit (min_chars plus one n-gram), so each decision is local and a
+stream scan agrees with a one-shot scan. Hits on n-grams the caller's own prompt contains are echoes, not leaks: they
 are reported with label ECHO (the default policy only flags them), so redaction cannot be used to
 test whether a guessed sentence is in the corpus.
 """
@@ -31,9 +31,11 @@ class CorpusDetector:
     def __init__(self, indexes: Sequence[CorpusIndex], *, min_chars: int = 50) -> None:
         self.indexes = tuple(indexes)
         self.min_chars = min_chars
-        self.max_span = NGRAM_CHARS + min_chars + MAX_GAP + 2
-        """A hit's own n-gram, the neighbours within `min_chars` after it, and one character to end a word."""
-        self.lookbehind = NGRAM_CHARS + min_chars + MAX_WORD + 2
+        self.reach = min_chars + NGRAM_CHARS
+        """How far either side of a hit its chain is followed: enough to bridge a changed word."""
+        self.max_span = NGRAM_CHARS + self.reach + MAX_GAP + 2
+        """A hit's own n-gram, the neighbours within `reach` after it, and one character to end a word."""
+        self.lookbehind = self.reach + MAX_WORD + 2
         """Text before a window that the decision may depend on (neighbouring hits, whole words)."""
         self._echo: frozenset[int] = frozenset()
 
@@ -70,9 +72,9 @@ class CorpusDetector:
         return findings
 
     def _long_enough(self, hits: list[int], spans: list[tuple[int, int]], k: int) -> bool:
-        """Does the chain through hit k, seen within min_chars either side, cover min_chars?"""
+        """Does the chain through hit k, seen within `reach` either side, cover min_chars?"""
         begin, end = spans[k]
-        low, high = begin - self.min_chars, end + self.min_chars
+        low, high = begin - self.reach, end + self.reach
         first = last = k
         while first > 0 and hits[first] - hits[first - 1] <= N + 1 and spans[first - 1][0] >= low:
             first -= 1
