@@ -156,6 +156,12 @@ class CorpusIndex:
             result[candidates[found]] = self.positions[where[found]]
         return result
 
+    def positions_of(self, value: int, limit: int = 64) -> list[int]:
+        """Every corpus position of one (present) n-gram hash, at most `limit` of them."""
+        left = int(np.searchsorted(self.hashes, np.uint64(value), side="left"))
+        right = int(np.searchsorted(self.hashes, np.uint64(value), side="right"))
+        return sorted(int(p) for p in self.positions[left : min(right, left + limit)])
+
     def locate(self, position: int) -> tuple[Document, int, int]:
         """(document, word offset in it, paragraph number from 1) of a corpus position."""
         index = int(np.searchsorted(self._firsts, position, side="right")) - 1

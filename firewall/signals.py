@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from firewall.model import Finding
 
 _DIVERGENCE = re.compile(
-    r"\b(?:repeat|say|write|print|output|type)\b.{0,60}?"
+    r"\b(?:repeat(?:s|ing|ed)?|say(?:s|ing)?|writ(?:e|es|ing)|print(?:s|ing|ed)?|output(?:s|ting)?|typ(?:e|es|ing))\b.{0,60}?"
     r"(?:\bforever\b|\binfinitely\b|\bindefinitely\b|\bendlessly\b|\bover and over\b|\bnon-?stop\b|"
     r"\b\d{3,}\s*times\b|\bas many times as\b|\buntil (?:you|the) )",
     re.IGNORECASE | re.DOTALL,

@@ -207,9 +207,8 @@ def test_stream_equals_one_shot_with_corpus_passages(policy, corpus_only, text, 
         assert (streamed.findings, streamed.outcomes) == (whole.findings, whole.outcomes)
 
 
-# Documents for throwaway indexes: the paraphrases, which share no n-gram with the corpus.
-LIGHTHOUSE, ORCHARD = "\n\n".join(PARAPHRASES[:2]), "\n\n".join(PARAPHRASES[2:4])
-MIGRATION = PARAPHRASES[4]
+NOTE_A, NOTE_B = "\n\n".join(PARAPHRASES[:2]), "\n\n".join(PARAPHRASES[2:4])
+NOTE_C = PARAPHRASES[4]  # notes for throwaway indexes: they share no n-gram with the corpus
 
 
 def write_docs(folder: Path, **docs: str) -> Path:
@@ -228,35 +227,35 @@ def ngram_count(*texts: str) -> int:
 
 
 def test_index_roundtrip_counts_ngrams_and_sizes_its_bloom_filter(tmp_path: Path) -> None:
-    folder = write_docs(tmp_path / "docs", lighthouse=LIGHTHOUSE, orchard=ORCHARD)
+    folder = write_docs(tmp_path / "docs", alpha=NOTE_A, beta=NOTE_B)
     index = CorpusIndex(build_index(iter_documents([folder]), tmp_path / "small.idx"))
-    hashes = [ngram_hashes(words(text))[0] for text in (LIGHTHOUSE, ORCHARD)]
+    hashes = [ngram_hashes(words(text))[0] for text in (NOTE_A, NOTE_B)]
     randoms = np.random.default_rng(7).integers(0, 2**63, 100_000, dtype=np.uint64)
 
-    assert [d.id for d in index.documents] == ["lighthouse", "orchard"]
+    assert [d.id for d in index.documents] == ["alpha", "beta"]
     assert {d.path for d in index.documents} == {str(path) for path in folder.iterdir()}
-    assert index.name == "small" and index.count == ngram_count(LIGHTHOUSE, ORCHARD)
+    assert index.name == "small" and index.count == ngram_count(NOTE_A, NOTE_B)
     assert index.count == sum(map(len, hashes)) and index.m == -(-16 * index.count // 64) * 64
     assert all(index.maybe(h).all() and (index.lookup(h) >= 0).all() for h in hashes)
     assert index.maybe(randoms).mean() < 0.005
-    assert sources(index.path, LIGHTHOUSE.split("\n\n")[1]) == {"lighthouse §2"}
+    assert sources(index.path, NOTE_A.split("\n\n")[1]) == {"alpha §2"}
 
 
 def test_append_adds_jsonl_records_and_keeps_old_documents_findable(tmp_path: Path) -> None:
     out, records = str(tmp_path / "notes.idx"), tmp_path / "memos.jsonl"
-    lines = [json.dumps({"id": "memo-7", "body": MIGRATION}), "", json.dumps({"body": ORCHARD})]
+    lines = [json.dumps({"id": "memo-7", "body": NOTE_C}), "", json.dumps({"body": NOTE_B})]
     records.write_text("\n".join(lines) + "\n", "utf-8")
-    folder = write_docs(tmp_path / "a", lighthouse=LIGHTHOUSE)
+    folder = write_docs(tmp_path / "a", alpha=NOTE_A)
     for args in ([folder, "--out", out], [records, "--out", out, "--append", "--field", "body"]):
         assert CliRunner().invoke(main, ["corpus", "build", *map(str, args)]).exit_code == 0
     index = CorpusIndex(out)
 
-    assert [d.id for d in index.documents] == ["lighthouse", "memo-7", "memos-3"]
+    assert [d.id for d in index.documents] == ["alpha", "memo-7", "memos-3"]
     assert [d.path for d in index.documents[1:]] == [f"{records}:1", f"{records}:3"]
-    assert index.count == ngram_count(LIGHTHOUSE, ORCHARD, MIGRATION) and index.name == "notes"
-    assert sources(index.path, LIGHTHOUSE.split("\n\n")[1]) == {"lighthouse §2"}
-    assert sources(index.path, ORCHARD.split("\n\n")[1]) == {"memos-3 §2"}
-    assert sources(index.path, MIGRATION) == {"memo-7 §1"}
+    assert index.count == ngram_count(NOTE_A, NOTE_B, NOTE_C) and index.name == "notes"
+    assert sources(index.path, NOTE_A.split("\n\n")[1]) == {"alpha §2"}
+    assert sources(index.path, NOTE_B.split("\n\n")[1]) == {"memos-3 §2"}
+    assert sources(index.path, NOTE_C) == {"memo-7 §1"}
 
 
 def test_committed_index_equals_a_fresh_build_of_the_sample_corpus(tmp_path: Path, monkeypatch):
@@ -271,9 +270,9 @@ def test_committed_index_equals_a_fresh_build_of_the_sample_corpus(tmp_path: Pat
 
 
 def test_scan_corpus_option_finds_passages_the_policy_does_not_index(rules_dir: Path, tmp_path):
-    settings = yaml.safe_load((rules_dir / "policy.yaml").read_text("utf-8"))
-    settings["detectors"]["corpus"]["enabled"] = False
-    (rules_dir / "policy.yaml").write_text(yaml.safe_dump(settings), "utf-8")
+    config = yaml.safe_load((rules_dir / "policy.yaml").read_text("utf-8"))
+    config["detectors"]["corpus"]["enabled"] = False
+    (rules_dir / "policy.yaml").write_text(yaml.safe_dump(config), "utf-8")
     passage, source = PASSAGES[9]
     (tmp_path / "answer.txt").write_text(BEFORE + passage + AFTER, "utf-8")
     args = ["scan", str(tmp_path / "answer.txt"), "--json", "--rules", str(rules_dir), "--events"]
