@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and texts, for smoke runs")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--size-mb", type=int, default=None, help="corpus: size of the synthetic corpus (default 100)")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(BENCHMARKS))
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or list(BENCHMARKS):
         began = time.perf_counter()
         try:
+            if args.size_mb is not None:
+                os.environ["OUTGUARD_BENCH_CORPUS_MB"] = str(args.size_mb)
             report = BENCHMARKS[name](args.quick)
         except Exception:
             traceback.print_exc()

@@ -132,6 +132,7 @@ class CorpusIndex:
         self.m: int = h["m"]
         self.documents = [Document(**d) for d in h["documents"]]
         self._firsts = np.array([d.first for d in self.documents], dtype=np.int64)
+        self._paragraphs = [np.array(d.paragraphs, dtype=np.int64) for d in self.documents]
         self.bloom = np.memmap(self.path, dtype=np.uint8, mode="r", offset=h["bloom_offset"], shape=(self.m // 8,))
         self.hashes = np.memmap(self.path, dtype="<u8", mode="r", offset=h["hashes_offset"], shape=(self.count,)) if self.count else np.zeros(0, np.uint64)
         self.positions = np.memmap(self.path, dtype="<u4", mode="r", offset=h["positions_offset"], shape=(self.count,)) if self.count else np.zeros(0, np.uint32)
@@ -167,7 +168,7 @@ class CorpusIndex:
         index = int(np.searchsorted(self._firsts, position, side="right")) - 1
         document = self.documents[index]
         offset = position - document.first
-        paragraph = int(np.searchsorted(np.array(document.paragraphs), offset, side="right"))
+        paragraph = int(np.searchsorted(self._paragraphs[index], offset, side="right"))
         return document, offset, max(paragraph, 1)
 
 
