@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from firewall.errors import RuleError
+from firewall.errors import QuotaExceeded, RuleError
 from firewall.events.event import Event
 from firewall.events.sinks import Sink, sink_from_uri
 from firewall.events.writer import EventWriter
@@ -17,7 +18,7 @@ from firewall.model import Verdict
 from firewall.policy.loader import load_policy
 from firewall.policy.policy import Policy
 from firewall.scanner import Scanner
-from firewall.signals import PromptCheck, corpus_prefix, divergence
+from firewall.signals import NearDuplicates, PromptCheck, Signal, corpus_prefix, degenerate_output, divergence
 from firewall.streaming import StreamScanner
 from firewall.watch import RulesWatcher
 
@@ -56,6 +57,8 @@ class Firewall:
         self._watcher: RulesWatcher | None = None
         self.last_reload_error: RuleError | None = None
         """Why the latest reload was refused (None once one succeeds)."""
+        self._floods = NearDuplicates()
+        self._quota = _quota(policy)
         if events is None:
             events = policy.events or False
         sink = sink_from_uri(events) if isinstance(events, str) else events
@@ -174,13 +177,41 @@ class Firewall:
         return guard(self, fn, **context)
 
     def check_prompt(self, prompt: str, **context: Any) -> PromptCheck:
-        """Look for extraction attempts in a prompt (divergence, protected-corpus prefixes).
+        """Admit a request: quotas first (raises QuotaExceeded), then extraction signals
+        (divergence, protected-corpus prefixes, floods of near-duplicates), whose weights count as
+        violations against the principal. Suspicious prompts and refusals become events."""
+        principal, model = context.get("principal"), context.get("model")
+        if self._quota is not None and principal is not None:
+            try:
+                self._quota.check_request(principal, model)
+            except QuotaExceeded as exc:
+                self._refused(exc, context)
+                raise
+        check = self._signals(prompt, context)
+        if self._quota is not None and principal is not None and (weight := self._weight(check.signals)):
+            self._quota.record_violations(principal, weight, model)
+        return check
 
-        The result's signals also go into a "prompt" event (with the prompt redacted)."""
+    async def acheck_prompt(self, prompt: str, **context: Any) -> PromptCheck:
+        """`check_prompt` for async callers (quotas through `limits.aio`)."""
+        principal, model = context.get("principal"), context.get("model")
+        if self._quota is not None and principal is not None:
+            try:
+                await self._quota.acheck_request(principal, model)
+            except QuotaExceeded as exc:
+                self._refused(exc, context)
+                raise
+        check = self._signals(prompt, context)
+        if self._quota is not None and principal is not None and (weight := self._weight(check.signals)):
+            await self._quota.arecord_violations(principal, weight, model)
+        return check
+
+    def _signals(self, prompt: str, context: dict[str, Any]) -> PromptCheck:
         active = self._active
         corpus = [d for d in active.scanner.detectors if d.name == "corpus"]
         findings = active.scanner.detect(prompt, 0, corpus).findings if corpus else []
-        signals = tuple(s for s in (divergence(prompt), corpus_prefix(findings)) if s is not None)
+        flood = self._floods.observe(str(context.get("principal")), prompt) if context.get("principal") else None
+        signals = tuple(s for s in (divergence(prompt), corpus_prefix(findings), flood) if s is not None)
         check = PromptCheck(signals, tuple(findings))
         if signals and (self._writer is not None or self._listeners):
 
@@ -196,9 +227,28 @@ class Firewall:
             self._publish_job(build)
         return check
 
-    async def acheck_prompt(self, prompt: str, **context: Any) -> PromptCheck:
-        """`check_prompt` for async callers."""
-        return self.check_prompt(prompt, **context)
+    def _weight(self, signals: Iterable[Signal]) -> int:
+        weights = self._active.policy.signals
+        return round(sum(weights.get(s.kind, s.weight) for s in signals))
+
+    def _refused(self, exc: QuotaExceeded, context: dict[str, Any]) -> None:
+        self._publish(Event(kind="quota", action="block", rules_version=self.rules_version, message=str(exc), **context))
+
+    def _account(self, verdict: Verdict, context: dict[str, Any]) -> None:
+        """After an output: debit its tokens and count its leaks as violations (no raising: the
+        output exists; the principal's next request is what the quota refuses)."""
+        principal, model = context.get("principal"), context.get("model")
+        if self._quota is None or principal is None:
+            return
+        try:
+            self._quota.debit_tokens(principal, count_tokens(verdict.text), model)
+        except QuotaExceeded as exc:
+            self._refused(exc, context)
+        signals = [Signal(f.label, "in the output") for f in verdict.findings]
+        if (degenerate := degenerate_output(verdict.text)) is not None:
+            signals.append(degenerate)
+        if weight := self._weight(s for s in signals if s.kind in self._active.policy.signals):
+            self._quota.record_violations(principal, weight, model)
 
     # -- rules ------------------------------------------------------------------------------------
 
@@ -255,6 +305,14 @@ class Firewall:
         if self._writer:
             self._writer.close()
             self._writer = None
+        if self._quota is not None:
+            self._quota.close()
+
+    async def aclose(self) -> None:
+        """`close` for async callers: also closes the async quota storage."""
+        if self._quota is not None:
+            await self._quota.aclose()
+        self.close()
 
     def __enter__(self) -> Firewall:
         return self
@@ -279,6 +337,8 @@ class Firewall:
     def _emit(
         self, active: _Active, verdict: Verdict, prompt: str | None, latency_ms: float, context: dict[str, Any]
     ) -> None:
+        if self._quota is not None and context.get("principal") is not None:
+            self._account(verdict, context)
         if self._writer is None and not self._listeners:
             return
 
@@ -298,6 +358,23 @@ class Firewall:
             event = build()
             for listener in self._listeners:
                 listener(event)
+
+
+def _quota(policy: Policy) -> Any:
+    if policy.quotas is None:
+        return None
+    from firewall.quota import Quota
+
+    return Quota(policy.quotas)
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of an output, approximated as words and punctuation marks (about 1.3 per word of
+    English is what BPE tokenizers give; quotas need a stable count, not the vendor's exact one)."""
+    return len(_TOKEN.findall(text))
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def _close(chunks: object) -> None:

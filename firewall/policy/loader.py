@@ -122,6 +122,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         return None, problems
     problems.extend(_index_problems(settings, policy_path))
     problems.extend(_encrypt_problems(settings, rules, policy_path))
+    problems.extend(_quota_problems(settings, policy_path))
     for rule in seen.values():
         problems.extend(_example_problems(rule))
     if problems:
@@ -144,11 +145,27 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             pattern_rules=tuple(rules),
             events=settings.events,
             stream_step=None if settings.stream_step == "auto" else settings.stream_step,
+            quotas=settings.quotas,
+            signals=settings.signals,
             watch_seconds=settings.watch_seconds,
             rule_actions={r.id: r.action for r in rules if r.action is not None},
         ),
         [],
     )
+
+
+def _quota_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
+    if settings.quotas is None:
+        return []
+    from firewall.errors import ConfigError
+    from firewall.quota import QuotaPolicy
+
+    try:
+        QuotaPolicy.from_settings(settings.quotas)
+    except ConfigError as exc:
+        line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if row.startswith("quotas")), 1)
+        return [Problem(policy_path, line, str(exc))]
+    return []
 
 
 def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], policy_path: Path) -> list[Problem]:

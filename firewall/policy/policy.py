@@ -64,6 +64,10 @@ class Policy:
     detectors: tuple[str, ...]
     pattern_rules: tuple[PatternRule, ...]
     events: str | None = None
+    quotas: Mapping[str, Any] | None = None
+    """The `quotas:` section as written (validated at load); None: no quotas."""
+    signals: Mapping[str, float] = field(default_factory=dict)
+    """Violation weight per prompt signal kind and per output finding label."""
     stream_step: int | None = None
     """Characters that must become final before a stream re-scans; None: automatic."""
     watch_seconds: float = 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -145,6 +145,15 @@ class PolicyModel(_Strict):
     actions: dict[str, ActionField] = Field(default_factory=dict)
     detectors: DetectorsModel = DetectorsModel()
     events: str | None = None
+    quotas: dict[str, Any] | None = None
+    """Quota settings (firewall.quota.QuotaPolicy.from_settings): storage, strategy, limits, penalties."""
+    signals: dict[str, float] = Field(
+        default_factory=lambda: {
+            "divergence": 1, "corpus_prefix": 2, "near_duplicates": 1, "degenerate_output": 1,
+            "CANARY": 3, "PROTECTED": 2, "ECHO": 1, "SECRET": 1,
+        }
+    )
+    """Violation weight per prompt signal and per finding label in an output."""
     stream_step: int | Literal["auto"] = "auto"
     """Streams re-scan once this many characters have become final ("auto": max_span / 8, 1..64)."""
     watch_seconds: float = Field(default=1.0, gt=0, le=3600)

@@ -1,7 +1,9 @@
 """guard(): wrap any callable so its output goes through the firewall, whatever its kind.
 
 The dispatch is decided once, when wrapping: async generator → astream, coroutine → ascan,
-generator → stream, plain function → scan (or stream, if it returns an iterator of str).
+generator → stream, plain function → scan (or stream, if it returns an iterator of str). A string
+first argument (or `prompt=`) is checked first (quotas, extraction signals: QuotaExceeded may
+be raised before the model is called) and recorded, redacted, with the verdict.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ def guard(fw: Firewall, fn: Callable[..., Any], **context: Any) -> Callable[...,
 
         @functools.wraps(fn)
         async def guarded_agen(*args: Any, **kwargs: Any) -> AsyncIterator[str]:
-            async for safe in fw.astream(fn(*args, **kwargs), prompt=_prompt(args, kwargs), **context):
+            prompt = _prompt(args, kwargs)
+            if prompt is not None:
+                await fw.acheck_prompt(prompt, **context)
+            async for safe in fw.astream(fn(*args, **kwargs), prompt=prompt, **context):
                 yield safe
 
         return guarded_agen
@@ -37,8 +42,11 @@ def guard(fw: Firewall, fn: Callable[..., Any], **context: Any) -> Callable[...,
 
         @functools.wraps(fn)
         async def guarded_async(*args: Any, **kwargs: Any) -> str:
+            prompt = _prompt(args, kwargs)
+            if prompt is not None:
+                await fw.acheck_prompt(prompt, **context)
             result = await fn(*args, **kwargs)
-            return (await fw.ascan(result, prompt=_prompt(args, kwargs), **context)).text
+            return (await fw.ascan(result, prompt=prompt, **context)).text
 
         return guarded_async
 
@@ -46,17 +54,23 @@ def guard(fw: Firewall, fn: Callable[..., Any], **context: Any) -> Callable[...,
 
         @functools.wraps(fn)
         def guarded_gen(*args: Any, **kwargs: Any) -> Iterator[str]:
-            yield from fw.stream(fn(*args, **kwargs), prompt=_prompt(args, kwargs), **context)
+            prompt = _prompt(args, kwargs)
+            if prompt is not None:
+                fw.check_prompt(prompt, **context)
+            yield from fw.stream(fn(*args, **kwargs), prompt=prompt, **context)
 
         return guarded_gen
 
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        prompt = _prompt(args, kwargs)
+        if prompt is not None:
+            fw.check_prompt(prompt, **context)
         result = fn(*args, **kwargs)
         if isinstance(result, str):
-            return fw.scan(result, prompt=_prompt(args, kwargs), **context).text
+            return fw.scan(result, prompt=prompt, **context).text
         if isinstance(result, Iterator):
-            return fw.stream(result, prompt=_prompt(args, kwargs), **context)
+            return fw.stream(result, prompt=prompt, **context)
         raise TypeError(f"guarded function returned {type(result).__name__}; expected str or an iterator of str")
 
     return guarded
