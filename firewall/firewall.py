@@ -192,6 +192,13 @@ class Firewall:
             self._quota.record_violations(principal, weight, model)
         return check
 
+    def harden(self, logprobs: Any) -> Any:
+        """Apply the policy's hardening (strip, top-k, round or Laplace noise) to the log-probabilities
+        or confidence scores a response carries (OpenAI `logprobs`, legacy completions, float lists)."""
+        from firewall.hardening import Hardening, harden_logprobs
+
+        return harden_logprobs(logprobs, Hardening.from_settings(self._active.policy.hardening))
+
     async def acheck_prompt(self, prompt: str, **context: Any) -> PromptCheck:
         """`check_prompt` for async callers (quotas through `limits.aio`)."""
         principal, model = context.get("principal"), context.get("model")

@@ -146,6 +146,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             events=settings.events,
             stream_step=None if settings.stream_step == "auto" else settings.stream_step,
             quotas=settings.quotas,
+            hardening=settings.hardening,
             signals=settings.signals,
             watch_seconds=settings.watch_seconds,
             rule_actions={r.id: r.action for r in rules if r.action is not None},
@@ -155,17 +156,20 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
 
 
 def _quota_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
-    if settings.quotas is None:
-        return []
     from firewall.errors import ConfigError
+    from firewall.hardening import Hardening
     from firewall.quota import QuotaPolicy
 
-    try:
-        QuotaPolicy.from_settings(settings.quotas)
-    except ConfigError as exc:
-        line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if row.startswith("quotas")), 1)
-        return [Problem(policy_path, line, str(exc))]
-    return []
+    problems = []
+    for key, build in (("quotas", QuotaPolicy.from_settings), ("hardening", Hardening.from_settings)):
+        if getattr(settings, key) is None:
+            continue
+        try:
+            build(getattr(settings, key))
+        except ConfigError as exc:
+            line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if row.startswith(key)), 1)
+            problems.append(Problem(policy_path, line, str(exc)))
+    return problems
 
 
 def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], policy_path: Path) -> list[Problem]:

@@ -64,6 +64,8 @@ class Policy:
     detectors: tuple[str, ...]
     pattern_rules: tuple[PatternRule, ...]
     events: str | None = None
+    hardening: Mapping[str, Any] | None = None
+    """The `hardening:` section as written (validated at load); None: strip."""
     quotas: Mapping[str, Any] | None = None
     """The `quotas:` section as written (validated at load); None: no quotas."""
     signals: Mapping[str, float] = field(default_factory=dict)

@@ -145,6 +145,8 @@ class PolicyModel(_Strict):
     actions: dict[str, ActionField] = Field(default_factory=dict)
     detectors: DetectorsModel = DetectorsModel()
     events: str | None = None
+    hardening: dict[str, Any] | None = None
+    """What responses reveal beyond text (firewall.hardening.Hardening.from_settings); default: strip."""
     quotas: dict[str, Any] | None = None
     """Quota settings (firewall.quota.QuotaPolicy.from_settings): storage, strategy, limits, penalties."""
     signals: dict[str, float] = Field(
