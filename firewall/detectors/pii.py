@@ -27,13 +27,18 @@ from firewall.errors import DetectorError
 from firewall.model import Finding
 
 log = logging.getLogger(__name__)
+# Presidio's email recognizer uses tldextract, which fetches the public-suffix list on first use
+# unless told not to; set before anything imports presidio_analyzer.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 _UNIT_END = re.compile(r"\n|(?<=[.!?])\s")
 _NAME_WORD = r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?"
 _PLAUSIBLE_NAME = re.compile(rf"(?:{_NAME_WORD})(?: (?:{_NAME_WORD}))*")
 _NER_ENTITIES = {"PERSON", "LOCATION", "NRP"}
 _CACHE_SIZE = 4096
-_NER_EXCLUDE = ("parser", "lemmatizer", "tagger", "attribute_ruler", "senter")
+_NER_EXCLUDE = ("parser", "senter")
+"""Not needed: sentences are ours. The tagger, attribute ruler and lemmatizer stay: Presidio's
+context enhancement compares lemmas."""
 LABELS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "US_SSN": "SSN", "NRP": "NRP", "EMAIL_ADDRESS": "EMAIL",
           "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS"}
 """Presidio entity → our label (others keep their Presidio name)."""
@@ -59,7 +64,6 @@ class PiiSettings:
 @cache
 def _nlp_engine(language: str, model: str) -> tuple[Any, bool]:
     """A Presidio spaCy engine for `model` (or a blank tokenizer when it is not installed)."""
-    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # tldextract must never fetch
     import spacy
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
@@ -103,10 +107,18 @@ class PiiDetector:
     def __init__(self, settings: PiiSettings) -> None:
         self.settings = settings
         deny = tuple(sorted((entity, tuple(terms)) for entity, terms in settings.deny.items()))
-        self._analyzers = [(lang, *_analyzer(lang, model, deny)) for lang, model in settings.models.items()]
-        self.ner = all(ner for _, _, ner in self._analyzers)
-        """False when the model is missing and only pattern recognizers run."""
-        self._entities = list(dict.fromkeys([*settings.entities, *settings.deny]))
+        wanted = list(dict.fromkeys([*settings.entities, *settings.deny]))
+        self._analyzers = []
+        for language, model in settings.models.items():
+            analyzer, ner = _analyzer(language, model, deny)
+            served = set(analyzer.get_supported_entities(language=language))
+            entities = [e for e in wanted if e in served]
+            if not entities:
+                log.warning("no recognizer serves %s in language %r: PII detection skips it", ", ".join(wanted), language)
+                continue
+            self._analyzers.append((language, analyzer, ner, entities))
+        self.ner = all(ner for _, _, ner, _ in self._analyzers)
+        """False when a model is missing and only pattern recognizers run."""
         self.max_span = settings.unit_cap + 1
         self.lookbehind = settings.unit_cap
         self._cache: OrderedDict[str, list[tuple[str, int, int, float]]] = OrderedDict()
@@ -132,10 +144,10 @@ class PiiDetector:
         if not units:
             return
         found: dict[str, list[tuple[str, int, int, float]]] = {u: [] for u in units}
-        for language, analyzer, _ in self._analyzers:
+        for language, analyzer, _, entities in self._analyzers:
             batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
             results = batch.analyze_iterator(
-                units, language, batch_size=batch_size, entities=self._entities, score_threshold=self.settings.score_threshold,
+                units, language, batch_size=batch_size, entities=entities, score_threshold=self.settings.score_threshold,
                 allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
             )
             for unit, unit_results in zip(units, results, strict=True):
@@ -156,9 +168,9 @@ class PiiDetector:
             self._cache.move_to_end(unit)
             return cached
         results = []
-        for language, analyzer, _ in self._analyzers:
+        for language, analyzer, _, entities in self._analyzers:
             for r in analyzer.analyze(
-                unit, language=language, entities=self._entities, score_threshold=self.settings.score_threshold,
+                unit, language=language, entities=entities, score_threshold=self.settings.score_threshold,
                 allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
             ):
                 results.append((r.entity_type, r.start, r.end, r.score))

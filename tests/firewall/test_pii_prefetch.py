@@ -19,7 +19,7 @@ def test_prefetched_units_are_not_analysed_again(monkeypatch) -> None:
     warm = PiiDetector(PiiSettings())
     warm.prefetch(TEXTS)
     calls = []
-    for _, analyzer, _ in warm._analyzers:
+    for _, analyzer, _, _ in warm._analyzers:
         monkeypatch.setattr(analyzer, "analyze", lambda *a, **k: calls.append(a) or [])
 
     found = [warm.find(t) for t in TEXTS]
