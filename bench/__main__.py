@@ -29,8 +29,9 @@ def _lazy(module: str) -> Callable[[bool], Report]:
 BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "core": _lazy("bench.core"),
     "canary": _lazy("bench.canary"),
+    "pii": _lazy("bench.pii"),
     "corpus": _lazy("bench.corpus"),
-    # later: "pii", "quota", "tui" -> _lazy("bench.<name>")
+    "quota": _lazy("bench.quota"),
 }
 
 
