@@ -19,9 +19,8 @@ with (SEED, document number), so the 1 MB corpus is the first documents of the 1
    of characters covered by PROTECTED findings.
 4. Peak RSS (the process's, i.e. the build of the SIZE MB index dominates).
 
-`python -m bench corpus` runs it with the defaults; `python -m bench.corpus --size-mb 1000` (or
-`python -m bench corpus --size-mb 1000` (or OUTGUARD_BENCH_CORPUS_MB=1000): `python -m bench` passes it
-own for one benchmark) runs the 1 GB case. The text is streamed into build_index, which holds every
+`python -m bench corpus` runs it with the defaults; `python -m bench corpus --size-mb 1000` (or
+OUTGUARD_BENCH_CORPUS_MB=1000) runs the 1 GB case. The text is streamed into build_index, which holds every
 hash and position in numpy arrays: peak RSS was 1.6 GB for 100 MB, so expect ~15 GB for 1 GB.
 The figures also go, as one JSON line, to bench/results/corpus.jsonl ($OUTGUARD_BENCH_RESULTS).
 """

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 # unless told not to; set before anything imports presidio_analyzer.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-_UNIT_END = re.compile(r"\n|(?<=[.!?])\s")
+_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.", "etc.")
+_UNIT_END = re.compile(r"\n|(?<=[.!?])" + "".join(f"(?<!{re.escape(a)})" for a in _ABBREVIATIONS) + r"\s")
+"""A line break, or whitespace after . ! ? (not after a title such as "Dr.")."""
 _NAME_WORD = r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?"
 _PLAUSIBLE_NAME = re.compile(rf"(?:{_NAME_WORD})(?: (?:{_NAME_WORD}))*")
 _NER_ENTITIES = {"PERSON", "LOCATION", "NRP"}
@@ -117,7 +119,7 @@ class PiiDetector:
                 log.warning("no recognizer serves %s in language %r: PII detection skips it", ", ".join(wanted), language)
                 continue
             self._analyzers.append((language, analyzer, ner, entities))
-        self.ner = all(ner for _, _, ner, _ in self._analyzers)
+        self.ner = bool(self._analyzers) and all(ner for _, _, ner, _ in self._analyzers)
         """False when a model is missing and only pattern recognizers run."""
         self.max_span = settings.unit_cap + 1
         self.lookbehind = settings.unit_cap
@@ -197,10 +199,10 @@ def _plausible(span: str) -> bool:
 def _units(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence-like unit, boundaries excluded."""
     spans, begin = [], 0
-    for match in _UNIT_END.finditer(text):
-        if match.start() > begin:
-            spans.append((begin, match.start()))
-        begin = match.end()
-    if begin < len(text):
-        spans.append((begin, len(text)))
+    for end in [*(m.start() for m in _UNIT_END.finditer(text)), len(text)]:
+        while begin < end and text[begin].isspace():
+            begin += 1  # leading spaces change what NER sees; a unit starts at its first word
+        if end > begin:
+            spans.append((begin, end))
+        begin = end + 1
     return spans

@@ -1,6 +1,7 @@
 """The PII detector (Presidio + spaCy NER): what it redacts through the whole pipeline, what it must
 leave alone, how it honours its policy settings, long and streamed outputs, and that it never
-touches the network."""
+touches the network.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,13 +32,17 @@ def spans(detector: PiiDetector, text: str) -> list[tuple[str, str]]:
     return [(f.label, text[f.start : f.end]) for f in detector.find(text)]
 
 
+def shown(text: str, findings) -> list[tuple[str, str]]:
+    return [(f.label, text[f.start : f.end]) for f in findings]
+
+
 # -- realistic answers, whole pipeline -------------------------------------------------------------
 
 ANSWERS = [
     pytest.param(
-        "Here's the itinerary for Maria Gonzalez: she lands in Barcelona on Friday at 14:05 and stays two "
-        "nights before taking the train to Lisbon. Her confirmation was sent to maria.gonzalez@example.com, "
-        "and the hotel can reach her on +44 20 7946 0958.",
+        "Here's the itinerary for Maria Gonzalez: she lands in Barcelona on Friday at 14:05 and "
+        "stays two nights before taking the train to Lisbon. Her confirmation was sent to "
+        "maria.gonzalez@example.com, and the hotel can reach her on +44 20 7946 0958.",
         {"PERSON", "LOCATION", "EMAIL", "PHONE"},
         ["Maria Gonzalez", "Gonzalez", "Barcelona", "Lisbon", "maria.gonzalez@example.com", "7946"],
         id="travel-plan",
@@ -50,15 +56,17 @@ ANSWERS = [
         id="billing-support",
     ),
     pytest.param(
-        "HR note: Priya Raman (SSN 536-22-8725) starts on Monday in our Denver office. Please send the "
-        "contract to priya.raman@corp.example and call her at (415) 555-0198 if anything is missing.",
+        "HR note: Priya Raman (SSN 536-22-8725) starts on Monday in our Denver office. Please send "
+        "the contract to priya.raman@corp.example and call her at (415) 555-0198 if anything is "
+        "missing.",
         {"PERSON", "SSN", "LOCATION", "EMAIL", "PHONE"},
-        ["Priya Raman", "Raman", "536-22", "536", "Denver", "priya.raman@corp.example", "555-0198"],
+        ["Priya Raman", "Raman", "536-22", "Denver", "priya.raman@corp.example", "555-0198"],
         id="hr-note",
     ),
     pytest.param(
-        "Sure, here is the payroll record you asked for:\n- Name: David Okafor\n- SSN: 412-67-3390\n"
-        "- Card on file: 5555 5555 5555 4444\n- IBAN: GB82 WEST 1234 5698 7654 32\n",
+        "Sure, here is the payroll record you asked for:\n- Name: David Okafor\n"
+        "- SSN: 412-67-3390\n- Card on file: 5555 5555 5555 4444\n"
+        "- IBAN: GB82 WEST 1234 5698 7654 32\n",
         {"PERSON", "SSN", "CREDIT_CARD", "IBAN"},
         ["David Okafor", "Okafor", "412-67", "5555 5555 5555", "GB82 WEST", "1234 5698"],
         id="payroll-record",
@@ -67,12 +75,14 @@ ANSWERS = [
 
 
 @pytest.mark.parametrize(("text", "labels", "raw"), ANSWERS)
-def test_realistic_answers_are_redacted_by_the_whole_pipeline(fw: Firewall, text: str, labels: set[str], raw: list[str]) -> None:
+def test_realistic_answers_are_redacted_by_the_whole_pipeline(
+    fw: Firewall, text: str, labels: set[str], raw: list[str]
+) -> None:
     verdict = fw.scan(text)
 
     assert verdict.status == "scanned"
     assert verdict.action == "redact"
-    assert set(verdict.labels) == labels, [(f.label, text[f.start : f.end]) for f in verdict.findings]
+    assert set(verdict.labels) == labels, shown(text, verdict.findings)
     for value in raw:
         assert value not in verdict.text, (value, verdict.text)
 
@@ -80,37 +90,62 @@ def test_realistic_answers_are_redacted_by_the_whole_pipeline(fw: Firewall, text
 # -- hard negatives: tech tokens are not people or places ------------------------------------------
 
 NEGATIVES = [
-    pytest.param("```python\nimport os\ntoken = os.environ['SLACK_BOT_TOKEN']\nclient = WebClient(token=token)\n```", id="code-env"),
+    pytest.param(
+        "```python\nimport os\ntoken = os.environ['SLACK_BOT_TOKEN']\n"
+        "client = WebClient(token=token)\n```",
+        id="code-env",
+    ),
     pytest.param("Export SLACK_BOT_TOKEN before starting the bot.", id="env-var"),
     pytest.param("SLACK_BOT_TOKEN=xoxb-placeholder", id="env-assignment"),
-    pytest.param("To throw the commit away: git reset --hard origin/main", id="cli-git"),
+    pytest.param("git reset --hard origin/main", id="cli-git"),
+    pytest.param("To drop the commit, run git reset --hard HEAD~1 and push again.", id="cli-git-prose"),
     pytest.param("Create an EKS cluster in eu-west-1.", id="aws-region"),
     pytest.param("Region eu-west-1", id="region-label"),
     pytest.param("Store the build artifacts in S3 and run the workers on EKS.", id="s3-eks"),
     pytest.param("S3 Glacier is cheaper for archives.", id="s3-glacier"),
     pytest.param("Java is verbose.", id="allow-java"),
-    pytest.param("Kubernetes 1.29 works well with Terraform 1.7, and the service itself is written in Java 21.", id="allow-products"),
+    pytest.param(
+        "Kubernetes 1.29 works well with Terraform 1.7, and the service itself is written in Java 21.",
+        id="allow-products",
+    ),
     pytest.param("Use Postgres with Redis as a cache, behind Docker.", id="allow-infra"),
     pytest.param("Use Django or Flask.", id="allow-frameworks"),
     pytest.param("node v18.17.1", id="version-node"),
-    pytest.param("Upgrade from v2.3.1 to v2.4.0-rc.2 (build 20240115.3) before running the migration.", id="versions"),
+    pytest.param(
+        "Upgrade from v2.3.1 to v2.4.0-rc.2 (build 20240115.3) before running the migration.",
+        id="versions",
+    ),
     pytest.param("def get_user(user_id: int) -> User:", id="python-def"),
-    pytest.param("2024-05-12T10:32:01Z ERROR api-gateway-7f9c request_id=ab12cd timeout after 30000ms upstream=payments-svc", id="log-json-ish"),
-    pytest.param("[2024-03-01 12:00:00] WARN  HikariPool-1 - Connection is not available, request timed out after 30000ms.", id="log-java"),
-    pytest.param("Set AWS_REGION=us-east-1 and DATABASE_URL=postgres://localhost:5432/app in your .env file.", id="dotenv"),
-    pytest.param("Use kubectl get pods -n kube-system, then kubectl describe pod coredns-5d78c9869d-abcde.", id="kubectl"),
+    pytest.param(
+        "2024-05-12T10:32:01Z ERROR api-gateway-7f9c request_id=ab12cd timeout after 30000ms "
+        "upstream=payments-svc",
+        id="log-structured",
+    ),
+    pytest.param(
+        "[2024-03-01 12:00:00] WARN  HikariPool-1 - Connection is not available, request timed out "
+        "after 30000ms.",
+        id="log-java",
+    ),
+    pytest.param(
+        "Set AWS_REGION=us-east-1 and DATABASE_URL=postgres://localhost:5432/app in your .env file.",
+        id="dotenv",
+    ),
+    pytest.param(
+        "Use kubectl get pods -n kube-system, then kubectl describe pod coredns-5d78c9869d-abcde.",
+        id="kubectl",
+    ),
 ]
 
 
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_tech_tokens_and_hard_negatives_are_not_people_or_places(fw: Firewall, text: str) -> None:
-    """Several of these are tagged PERSON/LOCATION by the raw NER model (SLACK_BOT_TOKEN, eu-west-1,
-    git reset --hard, Java, node v18.17.1, get_user(user_id): the name filter and the policy's
-    allow list must drop them."""
+    """Many of these are PERSON/LOCATION to the raw NER model (SLACK_BOT_TOKEN, eu-west-1,
+    git reset --hard, Java, Redis, Flask, node v18.17.1, get_user(user_id, ...): the detector's
+    name filter and the policy's allow list must drop them."""
     verdict = fw.scan(text)
 
     assert verdict.status == "scanned"
-    assert not [f for f in verdict.findings if f.label in NER_LABELS], [(f.label, text[f.start : f.end]) for f in verdict.findings]
+    assert not [f for f in verdict.findings if f.label in NER_LABELS], shown(text, verdict.findings)
 
 
 # -- policy settings -------------------------------------------------------------------------------
@@ -131,9 +166,9 @@ def test_deny_list_flags_the_denied_term() -> None:
     text = "Please escalate the ticket to Zorblax before noon."
     assert ("PERSON", "Zorblax") not in spans(PiiDetector(PiiSettings()), text)
 
-    found = PiiDetector(PiiSettings(deny={"PERSON": ["Zorblax"]})).find(text)
+    found = spans(PiiDetector(PiiSettings(deny={"PERSON": ["Zorblax"]})), text)
 
-    assert any(f.label == "PERSON" and text[f.start : f.end] == "Zorblax" for f in found), found
+    assert ("PERSON", "Zorblax") in found
 
 
 def test_score_threshold_suppresses_ner_hits_but_not_deny_terms() -> None:
@@ -146,48 +181,57 @@ def test_score_threshold_suppresses_ner_hits_but_not_deny_terms() -> None:
     assert spans(strict, text) == [("PERSON", "Zorblax")]  # the deny list scores 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: the spaCy pipeline is loaded without tagger/attribute_ruler/lemmatizer "
-    "(_NER_EXCLUDE), so every lemma is '' and Presidio's context enhancement never matches: neither "
-    "the policy's `context` words nor the recognizers' own (ssn, social) raise a score",
-)
 @pytest.mark.parametrize("context", [(), ("payroll",)], ids=["recognizer-context", "policy-context"])
 def test_context_words_raise_the_score_of_a_nearby_finding(context: tuple[str, ...]) -> None:
-    text = "Payroll record: social security number (SSN) 536-22-8725."
-    bare = PiiDetector(PiiSettings(context=context)).find("Reference 536-22-8725.")
-    assert [f.score for f in bare] == [0.5]
+    """Presidio's context enhancement compares lemmas: a pipeline without its lemmatizer silently
+    ignores both the recognizers' own context words (ssn, social) and the policy's `context`."""
+    detector = PiiDetector(PiiSettings(context=context))
+    assert [f.score for f in detector.find("Reference 536-22-8725.")] == [0.5]
 
-    near = [f for f in PiiDetector(PiiSettings(context=context)).find(text) if f.label == "SSN"]
+    near = detector.find("Payroll record: social security number (SSN) 536-22-8725.")
 
-    assert near and near[0].score > 0.5, near
+    assert [f.label for f in near] == ["SSN"] and near[0].score > 0.5, near
 
 
-# -- models: no hard-coded "en" ----------------------------------------------------------------
+# -- models: no hard-coded "en" --------------------------------------------------------------------
 
-def test_missing_model_warns_and_keeps_the_pattern_recognizers(caplog: pytest.LogCaptureFixture) -> None:
-    # A fresh name: the engines are cached per (language, model), and the warning comes once per build.
+
+def test_missing_model_warns_and_keeps_the_pattern_recognizers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A fresh name: engines are cached per (language, model) and warn once, when first built.
     model = f"no_such_model_xyz_{uuid.uuid4().hex[:8]}"
     with caplog.at_level(logging.WARNING, logger="firewall.detectors.pii"):
         detector = PiiDetector(PiiSettings(models={"en": model}))
 
     assert detector.ner is False
-    assert any(r.name == "firewall.detectors.pii" and r.levelno == logging.WARNING and model in r.getMessage() for r in caplog.records)
+    warnings = [r for r in caplog.records if r.name == "firewall.detectors.pii" and r.levelno == logging.WARNING]
+    assert [r for r in warnings if model in r.getMessage()], caplog.records
     text = "Maria Gonzalez from Barcelona gave her SSN 536-22-8725 to the clerk."
-    labels = [label for label, _ in spans(detector, text)]
-    assert labels == ["SSN"]  # pattern recognizer works, NER does not run
+    assert spans(detector, text) == [("SSN", "536-22-8725")]  # patterns work; no NER, no PERSON
     assert PiiDetector(PiiSettings()).ner is True
 
 
-def test_a_non_english_language_is_built_and_analysed_in_that_language(monkeypatch: pytest.MonkeyPatch) -> None:
-    detector = PiiDetector(PiiSettings(models={"de": "de_core_news_sm"}, entities=["PERSON", "LOCATION", "IBAN_CODE", "IP_ADDRESS"]))
-    [(language, analyzer, ner)] = detector._analyzers
-    assert (language, ner) == ("de", False)
+def test_a_non_english_language_is_built_and_analysed_in_that_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_de = PiiSettings(
+        models={"de": "de_core_news_sm"}, entities=["PERSON", "LOCATION", "IBAN_CODE", "IP_ADDRESS"]
+    )
+    detector = PiiDetector(settings_de)
+    assert detector.ner is False
+    assert [a[0] for a in detector._analyzers] == ["de"]  # (language, analyzer, ...)
+    analyzer = detector._analyzers[0][1]
     assert analyzer.supported_languages == ["de"]
-    languages = []
+    languages: list[str] = []
     analyze = analyzer.analyze
-    monkeypatch.setattr(analyzer, "analyze", lambda text, language, **kw: languages.append(language) or analyze(text, language, **kw))
-    text = "Bitte überweisen Sie den Betrag auf DE89 3704 0044 0532 0130 00, der Server hat die Adresse 10.24.3.17."
+
+    def spy(text: str, language: str, **kwargs):
+        languages.append(language)
+        return analyze(text, language, **kwargs)
+
+    monkeypatch.setattr(analyzer, "analyze", spy)
+    text = "Bitte überweisen Sie auf DE89 3704 0044 0532 0130 00. Der Server hat die IP 10.24.3.17."
 
     found = spans(detector, text)
 
@@ -195,22 +239,31 @@ def test_a_non_english_language_is_built_and_analysed_in_that_language(monkeypat
     assert set(languages) == {"de"}
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError,
-    reason="library bug: with the model missing and the default entities (PERSON, LOCATION, US_SSN), no "
-    "recognizer serves 'de', and Presidio's analyze() raises 'No matching recognizers were found': "
-    "every response fails (closed: blocked) instead of degrading to pattern recognizers",
-)
-def test_a_non_english_language_with_default_entities_degrades_instead_of_failing() -> None:
+def test_a_non_english_language_with_default_entities_degrades_instead_of_failing(
+    policy: Policy,
+) -> None:
+    """No recognizer serves PERSON, LOCATION or US_SSN in 'de' without its model: Presidio's
+    analyze() would raise for every text, and with fail_mode closed block every response."""
     detector = PiiDetector(PiiSettings(models={"de": "de_core_news_sm"}))
+    text = "Frau Müller wohnt in München. Die Rechnung folgt morgen."
 
-    assert detector.find("Frau Müller wohnt in München. Die Rechnung folgt morgen.") == []
+    assert detector.find(text) == []
+    verdict = Scanner(policy, detectors=[detector], key=KEY).scan(text)
+    assert verdict.status == "scanned" and verdict.text == text
+
+
+def test_ner_is_false_when_the_only_model_is_missing_and_its_language_is_skipped() -> None:
+    assert PiiDetector(PiiSettings(models={"de": "de_core_news_sm"})).ner is False
 
 
 # -- long outputs ----------------------------------------------------------------------------------
 
+
 def test_a_20kb_answer_is_scanned_whole(fw: Firewall) -> None:
-    filler = [f"Step {i}: check the configuration of service {i} and restart it if the health check fails." for i in range(1, 240)]
+    filler = [
+        f"Step {i}: check the configuration of service {i} and restart it if the health check fails."
+        for i in range(1, 240)
+    ]
     middle = len(filler) // 2
     sentences = [
         "Hi Maria Gonzalez, here is the full runbook you asked for.",
@@ -227,7 +280,7 @@ def test_a_20kb_answer_is_scanned_whole(fw: Firewall) -> None:
     assert verdict.status == "scanned"
     people = [f for f in verdict.findings if f.label == "PERSON"]
     assert [text[f.start : f.end] for f in people] == ["Maria Gonzalez", "Jonas Weber", "Priya Raman"]
-    assert people[0].start < 100 and 8_000 < people[1].start < 12_000 and people[2].start > len(text) - 100
+    assert people[0].start < 100 < 8_000 < people[1].start < 12_000 < len(text) - 100 < people[2].start
     for name in ("Maria", "Gonzalez", "Jonas", "Weber", "Priya", "Raman"):
         assert name not in verdict.text
 
@@ -235,7 +288,11 @@ def test_a_20kb_answer_is_scanned_whole(fw: Firewall) -> None:
 def test_a_sentence_over_unit_cap_fails_closed_and_leaks_nothing(fw: Firewall, policy: Policy) -> None:
     cap = PiiSettings(**policy.detector_settings.get("pii", {})).unit_cap
     clause = "the value of the field is copied to the cache, "
-    text = "Maria Gonzalez asked why " + clause * (cap // len(clause) + 2) + "and maria.gonzalez@example.com got the report"
+    text = (
+        "Maria Gonzalez asked why "
+        + clause * (cap // len(clause) + 2)
+        + "and maria.gonzalez@example.com got the report"
+    )
     assert len(text) > cap and "\n" not in text
 
     with pytest.raises(DetectorError):
@@ -245,12 +302,13 @@ def test_a_sentence_over_unit_cap_fails_closed_and_leaks_nothing(fw: Firewall, p
     assert policy.fail_mode == "closed"
     assert verdict.status == "fail_closed" and verdict.action == "block"
     assert verdict.blocked_by == "detector:pii"
-    assert "Maria" not in verdict.text and "maria.gonzalez" not in verdict.text and clause not in verdict.text
+    for raw in ("Maria", "maria.gonzalez", clause):
+        assert raw not in verdict.text
 
 
 # -- streaming -------------------------------------------------------------------------------------
 
-PEOPLE = ["Maria Gonzalez", "Jonas Weber", "Priya Raman"]
+PEOPLE = ["Maria Gonzalez", "Jonas Weber"]  # the model misses " Ask Priya Raman about ..."
 PLACES = ["Barcelona", "Lisbon", "Berlin"]
 TEMPLATES = [
     "{person} will meet you in {place} on Monday.",
@@ -267,37 +325,54 @@ TEMPLATES = [
 
 @st.composite
 def answers(draw: st.DrawFn) -> str:
+    """1 to 24 sentences (up to ~1,500 characters: past the default policy's fixed hold-back)."""
     parts = []
-    for _ in range(draw(st.integers(1, 6))):
+    for _ in range(draw(st.integers(1, 24))):
         template = draw(st.sampled_from(TEMPLATES))
-        parts.append(template.format(person=draw(st.sampled_from(PEOPLE)), place=draw(st.sampled_from(PLACES))))
-        parts.append(draw(st.sampled_from([" ", "\n", "\n\n", "  "])))
+        person, place = draw(st.sampled_from(PEOPLE)), draw(st.sampled_from(PLACES))
+        parts.append(template.format(person=person, place=place))
+        parts.append(draw(st.sampled_from([" ", " ", "\n", "\n\n", "  "])))
     return "".join(parts[:-1]) if draw(st.booleans()) else "".join(parts)
 
 
 @pytest.fixture(scope="module")
-def scanner(policy: Policy) -> Scanner:
-    return Scanner(policy, key=KEY)
+def scanners(policy: Policy) -> dict[str, Scanner]:
+    """PII alone (no fixed hold-back: every feed advances to the last sentence end) and the default
+    policy (the other detectors hold back 763 characters; PII waits for sentence ends past that)."""
+    return {
+        "pii-only": Scanner(dataclasses.replace(policy, detectors=("pii",)), key=KEY),
+        "default": Scanner(policy, key=KEY),
+    }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(text=answers(), data=st.data())
-def test_streamed_answers_with_names_equal_the_one_shot_scan(scanner: Scanner, text: str, data: st.DataObject) -> None:
+def test_streamed_answers_with_names_equal_the_one_shot_scan(
+    scanners: dict[str, Scanner], text: str, data: st.DataObject
+) -> None:
     pieces, at = [], 0
     while at < len(text):
         size = data.draw(st.integers(1, 30))
         pieces.append(text[at : at + size])
         at += size
-    whole = scanner.scan(text)
-    incremental = scanner.incremental()
+    for name, scanner in scanners.items():
+        whole = scanner.scan(text)
+        incremental = scanner.incremental()
 
-    out = "".join(incremental.feed(p) for p in pieces) + incremental.finish()
+        early = "".join(incremental.feed(p) for p in pieces)
+        out = early + incremental.finish()
 
-    assert out == whole.text
-    assert incremental.verdict().findings == whole.findings
-    assert incremental.verdict().outcomes == whole.outcomes
-    for name in PEOPLE + PLACES:  # not vacuous: every name was found, and none was released raw
-        assert name not in out
+        assert out == whole.text, name
+        assert incremental.verdict().findings == whole.findings, name
+        assert incremental.verdict().outcomes == whole.outcomes, name
+        for raw in PEOPLE + PLACES:  # not vacuous: every name was found, and none was released raw
+            assert raw not in out, (name, raw)
+        if name == "pii-only" and re.search(r"\n|[.!?]\s", text[: len(text) - len(pieces[-1])]):
+            assert early, "a finished sentence should be released before the stream ends"
 
 
 @pytest.mark.parametrize("only_pii", [True, False], ids=["pii-only", "default-policy"])
@@ -311,13 +386,13 @@ def test_a_stream_releases_a_finished_sentence_before_max_span(policy: Policy, o
     clause = "then Maria Gonzalez explained, at some length and with many digressions, "
     unfinished = "And " + clause * (4 if only_pii else 14)
     text = "Hello there. " + unfinished.rstrip()
-    assert len(text) < scanner.max_span - 1  # waiting for max_span - 1 characters would release nothing
+    assert len(text) < scanner.max_span - 1  # holding back max_span - 1 would release nothing yet
     incremental = scanner.incremental()
 
     released = "".join(incremental.feed(text[i : i + 10]) for i in range(0, len(text), 10))
 
     assert released.startswith("Hello there.")
-    assert "Maria" not in released and "And" not in released  # the unfinished sentence is held back
+    assert "Maria" not in released and "And" not in released  # the open sentence is held back
     rest = incremental.finish()
     assert released + rest == scanner.scan(text).text and "Maria" not in rest
 
@@ -337,7 +412,8 @@ def test_building_and_scanning_never_touch_the_network(monkeypatch: pytest.Monke
     import firewall.detectors.pii as pii
 
     attempts: list[object] = []
-    connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+    getaddrinfo = socket.getaddrinfo
 
     def guarded(real):
         def call(self, address):
@@ -361,7 +437,7 @@ def test_building_and_scanning_never_touch_the_network(monkeypatch: pytest.Monke
     pii._analyzer.cache_clear()
 
     detector = PiiDetector(PiiSettings())
-    text = "Write to Maria Gonzalez at maria.gonzalez@example.com or visit https://support.example.org today."
+    text = "Write to Maria Gonzalez at maria.gonzalez@example.com or visit https://support.example.org."
     found = spans(detector, text)
 
     assert detector.ner is True
@@ -370,7 +446,7 @@ def test_building_and_scanning_never_touch_the_network(monkeypatch: pytest.Monke
 
 
 FRESH_PROCESS = """
-import json, socket, sys
+import json, socket
 attempts = []
 def connect(self, address):
     attempts.append(repr(address)); raise OSError("blocked")
@@ -379,22 +455,24 @@ def getaddrinfo(host, *a, **k):
 socket.socket.connect = connect
 socket.getaddrinfo = getaddrinfo
 from firewall.detectors.pii import PiiDetector, PiiSettings
-detector = PiiDetector(PiiSettings(models={"en": "no_such_model_xyz"}, entities=["PERSON", "EMAIL_ADDRESS"]))
+settings = PiiSettings(models={"en": "no_such_model_xyz"}, entities=["PERSON", "EMAIL_ADDRESS"])
 text = "Write to maria.gonzalez@example.com today."
-print(json.dumps({"found": [text[f.start:f.end] for f in detector.find(text)], "attempts": attempts}))
+found = [text[f.start:f.end] for f in PiiDetector(settings).find(text)]
+print(json.dumps({"found": found, "attempts": attempts}))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: _analyzer() imports presidio_analyzer (which imports tldextract and builds its "
-    "default extractor) before _nlp_engine() sets TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS, so with EMAIL_ADDRESS "
-    "among the entities and no tldextract disk cache, the first email fetches the public suffix list",
-)
 def test_email_validation_in_a_fresh_process_never_fetches(tmp_path) -> None:
+    """tldextract (Presidio's email check) reads TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS when it is first
+    imported, and fetches the public suffix list unless it is set (or cached on disk): the detector
+    must set it before anything imports presidio_analyzer. A fresh process and an empty tldextract
+    cache, as on a new machine."""
     env = {k: v for k, v in os.environ.items() if k != "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"}
     env.update(TLDEXTRACT_CACHE=str(tmp_path), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
