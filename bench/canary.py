@@ -20,9 +20,6 @@ from __future__ import annotations
 import base64
 import codecs
 import gc
-import json
-import os
-import platform
 import random
 import resource
 import statistics
@@ -33,11 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import Report
+from bench.report import Report, save
 
-_FOLDER = os.environ.get("OUTGUARD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
-RESULTS = Path(_FOLDER) / "canary.jsonl"
-"""Where the JSON line goes; $OUTGUARD_BENCH_RESULTS names another folder (the smoke test)."""
 SEED = 20260101
 LEAKED = 10
 """The leaked canaries are the first LEAKED of the registry: the smallest size holds them all."""
@@ -210,13 +204,8 @@ def run(quick: bool = False) -> Report:
         "all_leaks_found": all_found,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "timed_seconds": round(elapsed, 1),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(figures) + "\n")
+    results = save("canary", figures)
 
     rows = [
         [
@@ -247,7 +236,7 @@ def run(quick: bool = False) -> Report:
         "naive = `text.find` loop over the values, every occurrence (finds plain leaks only). "
         "other = findings that are not an inserted leak. peak RSS is the process peak after "
         "each size (monotonic).",
-        f"timed section: {elapsed:.1f} s; figures appended to {RESULTS}",
+        f"timed section: {elapsed:.1f} s; figures appended to {results}",
     ]
     return Report(
         title="canary: CanaryDetector scan throughput vs registry size (MB/s)",

@@ -17,21 +17,17 @@ The figures also go, as one JSON line, to bench/results/core.jsonl ($OUTGUARD_BE
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.report import Report
+from bench.report import Report, save
 from bench.texts import ROOT, generated_texts, transcript_texts
 
-RESULTS = Path(os.environ.get("OUTGUARD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results") / "core.jsonl"
-"""Where the JSON line goes; $OUTGUARD_BENCH_RESULTS names another folder (the smoke test uses it)."""
 KEY = b"k" * 32
 ONE_SHOT_TARGET_S = 0.002
 """A one-shot scan is timed in a loop at least this long (it takes tens of microseconds)."""
@@ -179,13 +175,8 @@ def run(quick: bool = False) -> Report:
         "texts_with_findings_presidio": presidio_hits,
         "presidio_recognizers": recognizers,
         "timed_seconds": round(elapsed, 1),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(figures) + "\n")
+    results = save("core", figures)
 
     labels = {
         "ours": "patterns, one-shot (ours)",
@@ -221,7 +212,7 @@ def run(quick: bool = False) -> Report:
         "stream == one-shot output: "
         + (f"MISMATCH for {', '.join(mismatches)}" if mismatches else "yes for every text")
         + f" ({blocked} blocked text(s) not compared: a blocked stream keeps what it had released).",
-        f"timed section: {elapsed:.1f} s; figures appended to {_shown(RESULTS)}",
+        f"timed section: {elapsed:.1f} s; figures appended to {_shown(results)}",
     ]
     return Report(
         title="core: median scan time per KB (us/KB)",

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -44,11 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import Report, table
+from bench.report import Report, save, table
 
-_FOLDER = os.environ.get("OUTGUARD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
-RESULTS = Path(_FOLDER) / "corpus.jsonl"
-"""Where the JSON line goes; $OUTGUARD_BENCH_RESULTS names another folder (the smoke test)."""
 SEED = 20260201
 """The corpus's documents."""
 BENIGN_SEED = 20260202
@@ -429,14 +424,9 @@ def run(quick: bool = False, size_mb: float | None = None) -> Report:
         "fp_seconds": round(fp_s, 1),
         "peak_rss_mb": round(peak, 1),
         "timed_seconds": round(elapsed, 1),
-        "python": platform.python_version(),
         "numpy": np.__version__,
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(figures) + "\n")
+    results = save("corpus", figures)
 
     def label(mb: float) -> str:
         return f"{mb:g} MB corpus"
@@ -539,7 +529,7 @@ def run(quick: bool = False, size_mb: float | None = None) -> Report:
         "measures chance overlap, not the overlap of a real corpus with real output (licence "
         "headers, quotations, code idioms). raw 6-gram hits = benign n-grams that are in the "
         "corpus; a finding needs a chain of hits covering >= 50 chars.",
-        f"timed section: {elapsed:.1f} s; figures appended to {RESULTS}",
+        f"timed section: {elapsed:.1f} s; figures appended to {results}",
     ]
     return Report(
         title=f"corpus: index build and lookup, {size_mb:g} MB synthetic corpus",

