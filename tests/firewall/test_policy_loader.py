@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from pathlib import Path
 
 import pytest
@@ -53,9 +55,11 @@ def test_default_rules_load_with_rules_and_version() -> None:
     assert check_rules(RULES) == []
 
 
-def test_version_is_equal_for_equal_content(rules_dir: Path) -> None:
+def test_version_is_equal_for_equal_content(tmp_path: Path) -> None:
     """A copy of the rules with the same bytes has the same version as the original."""
-    assert load_policy(rules_dir).version == load_policy(RULES).version
+    shutil.copytree(RULES, tmp_path / "copy")
+
+    assert load_policy(tmp_path / "copy").version == load_policy(RULES).version
 
 
 def test_version_changes_when_a_file_changes(rules_dir: Path) -> None:
