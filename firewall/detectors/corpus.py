@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from firewall.corpus import MAX_GAP, MAX_WORD, N, CorpusIndex, Document, ngram_hashes, words
+from firewall.corpus import MAX_GAP, MAX_WORD, CorpusIndex, Document, N, ngram_hashes, words
 from firewall.model import Finding
 
 NGRAM_CHARS = N * MAX_WORD + (N - 1) * MAX_GAP

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from firewall.errors import Problem, RuleError
-from firewall.policy.policy import ActionSpec, PatternRule, Policy
 from firewall.canaries import MIN_BITS, Canary, estimate_bits
+from firewall.errors import Problem, RuleError
 from firewall.normalize import canonical
+from firewall.policy.policy import ActionSpec, PatternRule, Policy
 from firewall.policy.schema import ActionField, PackModel, PolicyModel, RegistryModel, RuleModel
 
 M = TypeVar("M", bound=BaseModel)
