@@ -61,25 +61,29 @@ class Words:
 
 def words(text: str) -> Words:
     """Normalised words of `text` with their offsets in `text`."""
-    hashes, starts, ends = [], [], []
-    breaks = []
-    for match in _WORD.finditer(text):
-        token = match.group()
-        if len(token) > MAX_WORD:
-            breaks.append(len(starts))  # the next word starts a new segment
-            continue
-        normal = unicodedata.normalize("NFKC", token).casefold()
-        hashes.append(zlib.crc32(normal.encode("utf-8", "surrogatepass")))
-        starts.append(match.start())
-        ends.append(match.end())
-    starts_array = np.array(starts, dtype=np.int64)
-    ends_array = np.array(ends, dtype=np.int64)
+    # ASCII text (most output) is lower-cased once, which changes no offset; other text is
+    # normalised word by word (NFKC and case-folding may change a word's length).
+    source = text.lower() if text.isascii() else text
+    matches = list(_WORD.finditer(source))
+    long_words = [i for i, m in enumerate(matches) if m.end() - m.start() > MAX_WORD]
+    if long_words:
+        skip = set(long_words)
+        breaks = [i - k for k, i in enumerate(long_words)]  # index, among kept words, of the word after each
+        matches = [m for i, m in enumerate(matches) if i not in skip]
+    else:
+        breaks = []
+    tokens = [m.group() for m in matches]
+    if source is text:
+        tokens = [unicodedata.normalize("NFKC", t).casefold() for t in tokens]
+    hashes = np.fromiter((zlib.crc32(t.encode("utf-8", "surrogatepass")) for t in tokens), dtype=np.uint64, count=len(tokens))
+    starts_array = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
+    ends_array = np.fromiter((m.end() for m in matches), dtype=np.int64, count=len(matches))
     gaps = starts_array[1:] - ends_array[:-1] > MAX_GAP
     for index in breaks:
-        if 0 < index < len(starts):
+        if 0 < index < len(matches):
             gaps[index - 1] = True
-    segments = np.concatenate([[0], np.cumsum(gaps)]).astype(np.int64) if len(starts) else np.zeros(0, np.int64)
-    return Words(np.array(hashes, dtype=np.uint64), starts_array, ends_array, segments)
+    segments = np.concatenate([[0], np.cumsum(gaps)]).astype(np.int64) if len(matches) else np.zeros(0, np.int64)
+    return Words(hashes, starts_array, ends_array, segments)
 
 
 def ngram_hashes(w: Words) -> tuple[np.ndarray, np.ndarray]:
@@ -157,11 +161,28 @@ class CorpusIndex:
             result[candidates[found]] = self.positions[where[found]]
         return result
 
-    def positions_of(self, value: int, limit: int = 64) -> list[int]:
-        """Every corpus position of one (present) n-gram hash, at most `limit` of them."""
-        left = int(np.searchsorted(self.hashes, np.uint64(value), side="left"))
-        right = int(np.searchsorted(self.hashes, np.uint64(value), side="right"))
-        return sorted(int(p) for p in self.positions[left : min(right, left + limit)])
+    def places(self, hashes: np.ndarray, limit: int = 64) -> tuple[list[list[int]], list[set[int]]]:
+        """For present n-gram hashes: their corpus positions (at most `limit` each, sorted) and the
+        documents (indexes into `documents`) holding them. Most n-grams occur once: vectorised."""
+        left = np.searchsorted(self.hashes, hashes, side="left")
+        right = np.searchsorted(self.hashes, hashes, side="right")
+        first = np.asarray(self.positions[left]).astype(np.int64)
+        first_doc = np.searchsorted(self._firsts, first, side="right") - 1
+        places: list[list[int]] = []
+        documents: list[set[int]] = []
+        for k in range(len(hashes)):
+            if right[k] - left[k] == 1:
+                places.append([int(first[k])])
+                documents.append({int(first_doc[k])})
+            else:
+                many = sorted(int(p) for p in self.positions[left[k] : min(right[k], left[k] + limit)])
+                places.append(many)
+                documents.append({self.document_of(p) for p in many})
+        return places, documents
+
+    def document_of(self, position: int) -> int:
+        """Index (in `documents`) of the document holding a corpus position."""
+        return int(np.searchsorted(self._firsts, position, side="right")) - 1
 
     def locate(self, position: int) -> tuple[Document, int, int]:
         """(document, word offset in it, paragraph number from 1) of a corpus position."""

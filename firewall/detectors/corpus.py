@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from firewall.corpus import MAX_GAP, MAX_WORD, CorpusIndex, Document, N, ngram_hashes, words
+from firewall.corpus import MAX_GAP, MAX_WORD, CorpusIndex, N, ngram_hashes, words
 from firewall.model import Finding
 
 NGRAM_CHARS = N * MAX_WORD + (N - 1) * MAX_GAP
@@ -60,28 +60,32 @@ class CorpusDetector:
             if not hits:
                 continue
             spans = [(int(w.starts[i]), int(w.ends[i + N - 1])) for i in hits]
-            places = [[index.locate(p) for p in index.positions_of(int(hashes[i]))] for i in hits]
+            places, documents = index.places(hashes[hits])
             for k, i in enumerate(hits):
                 begin, end = spans[k]
                 if begin < start or not self._long_enough(hits, spans, k):
                     continue
-                document, _, paragraph = self._attribute(places, spans, k)
+                document, _, paragraph = index.locate(self._attribute(index, places, documents, spans, k))
                 echo = int(hashes[i]) in self._echo
                 findings.append(
                     Finding(self.name, f"corpus:{index.name}", "ECHO" if echo else "PROTECTED", begin, end, 1.0, f"{document.id} §{paragraph}")
                 )
         return findings
 
-    def _attribute(self, places: list[list[tuple[Document, int, int]]], spans: list[tuple[int, int]], k: int) -> tuple[Document, int, int]:
-        """Of the places hit k's n-gram occurs, the one in the document its neighbours (within
+    def _attribute(
+        self, index: CorpusIndex, places: list[list[int]], documents: list[set[int]], spans: list[tuple[int, int]], k: int
+    ) -> int:
+        """Of the corpus positions of hit k's n-gram, one in the document its neighbours (within
         `reach`) occur in most: text shared by two documents is credited to the one being recited."""
+        if len(places[k]) == 1:
+            return places[k][0]
         begin, end = spans[k]
-        votes: dict[str, int] = {}
+        votes: dict[int, int] = {}
         for j, (b, e) in enumerate(spans):
             if b >= begin - self.reach and e <= end + self.reach:
-                for doc_id in {place[0].id for place in places[j]}:
-                    votes[doc_id] = votes.get(doc_id, 0) + 1
-        return max(places[k], key=lambda place: (votes.get(place[0].id, 0), -place[0].first - place[1]))
+                for document in documents[j]:
+                    votes[document] = votes.get(document, 0) + 1
+        return max(places[k], key=lambda position: (votes.get(index.document_of(position), 0), -position))
 
     def _long_enough(self, hits: list[int], spans: list[tuple[int, int]], k: int) -> bool:
         """Does the chain through hit k, seen within `reach` either side, cover min_chars?"""
