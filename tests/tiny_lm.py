@@ -9,8 +9,8 @@
 load them. With the defaults it takes about 10-15 s on 2 CPU cores, and a string repeated 10-20
 times in `texts` comes out memorised (the model reproduces it after its context).
 
-torch, transformers and tokenizers (the `hf` extra) are imported inside the function, so importing
-this module costs nothing; tests should `pytest.importorskip("transformers")` first.
+torch, transformers and tokenizers (the `hf` extra, which `make` installs) are imported inside the
+function, so importing this module costs nothing. Tests using it never skip: CI has the extra.
 """
 
 from __future__ import annotations
