@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,12 @@ class _Active:
 
     policy: Policy
     scanner: Scanner
+
+    @cached_property
+    def hardening(self) -> Any:
+        from firewall.hardening import Hardening
+
+        return Hardening.from_settings(self.policy.hardening)
 
 
 class Firewall:
@@ -195,9 +202,9 @@ class Firewall:
     def harden(self, logprobs: Any) -> Any:
         """Apply the policy's hardening (strip, top-k, round or Laplace noise) to the log-probabilities
         or confidence scores a response carries (OpenAI `logprobs`, legacy completions, float lists)."""
-        from firewall.hardening import Hardening, harden_logprobs
+        from firewall.hardening import harden_logprobs
 
-        return harden_logprobs(logprobs, Hardening.from_settings(self._active.policy.hardening))
+        return harden_logprobs(logprobs, self._active.hardening)
 
     async def acheck_prompt(self, prompt: str, **context: Any) -> PromptCheck:
         """`check_prompt` for async callers (quotas through `limits.aio`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import re._parser as sre_parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
         if doc is None:
             continue
         if path == policy_path:
-            settings = _validate(PolicyModel, doc, problems)
+            settings, policy_doc = _validate(PolicyModel, doc, problems), doc
             continue
         if isinstance(doc.data, dict) and "canaries" in doc.data:
             _load_canaries(doc, canaries, problems)
@@ -120,9 +121,9 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
                     rules.append(rule)
     if settings is None:
         return None, problems
-    problems.extend(_index_problems(settings, policy_path))
-    problems.extend(_encrypt_problems(settings, rules, policy_path))
-    problems.extend(_quota_problems(settings, policy_path))
+    problems.extend(_index_problems(settings, policy_doc))
+    problems.extend(_encrypt_problems(settings, rules, policy_doc))
+    problems.extend(_setting_problems(settings, policy_doc))
     for rule in seen.values():
         problems.extend(_example_problems(rule))
     if problems:
@@ -155,7 +156,8 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     )
 
 
-def _quota_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
+def _setting_problems(settings: PolicyModel, doc: _Doc) -> list[Problem]:
+    """Sections validated by their own module (quotas, hardening), located by their YAML node."""
     from firewall.errors import ConfigError
     from firewall.hardening import Hardening
     from firewall.quota import QuotaPolicy
@@ -167,36 +169,38 @@ def _quota_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
         try:
             build(getattr(settings, key))
         except ConfigError as exc:
-            line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if row.startswith(key)), 1)
-            problems.append(Problem(policy_path, line, str(exc)))
+            # Messages name the field ("quotas.requests: ..."): point at its line.
+            field = re.match(rf"{key}\.(\w+)", str(exc))
+            problems.append(Problem(doc.path, doc.line((key, field.group(1)) if field else (key,)), str(exc)))
     return problems
 
 
-def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], policy_path: Path) -> list[Problem]:
+def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], doc: _Doc) -> list[Problem]:
     """An encrypt action needs its key in the environment now, not at the first finding."""
-    specs = [_action(a) for a in (settings.default_action, *settings.actions.values())]
-    specs += [r.action for r in rules if r.action is not None]
-    problems = []
-    for name in sorted({s.key_env for s in specs if s.kind == "encrypt"}):
-        if len(os.environ.get(name, "").encode()) not in (16, 24, 32):
-            line = next((i for i, row in enumerate(policy_path.read_text("utf-8").splitlines(), 1) if "encrypt" in row), 1)
-            problems.append(Problem(policy_path, line, f"the encrypt action needs ${name} set to a 16, 24 or 32 byte key"))
+    places = [(_action(settings.default_action), doc.path, doc.line(("default_action",)))]
+    places += [(_action(a), doc.path, doc.line(("actions", label))) for label, a in settings.actions.items()]
+    places += [(r.action, r.path, r.line) for r in rules if r.action is not None]
+    problems, reported = [], set()
+    for spec, path, line in places:
+        if spec.kind == "encrypt" and spec.key_env not in reported:
+            if len(os.environ.get(spec.key_env, "").encode()) not in (16, 24, 32):
+                reported.add(spec.key_env)
+                problems.append(Problem(path, line, f"the encrypt action needs ${spec.key_env} set to a 16, 24 or 32 byte key"))
     return problems
 
 
-def _index_problems(settings: PolicyModel, policy_path: Path) -> list[Problem]:
+def _index_problems(settings: PolicyModel, doc: _Doc) -> list[Problem]:
     corpus = settings.detectors.corpus
     if not corpus.enabled:
         return []
-    text = policy_path.read_text("utf-8").splitlines()
-    line = next((i for i, row in enumerate(text, 1) if "indexes" in row), 1)
+    line = doc.line(("detectors", "corpus", "indexes"))
     problems = []
     for name in corpus.indexes:
-        path = policy_path.parent / name
+        path = doc.path.parent / name
         if not path.is_file():
-            problems.append(Problem(policy_path, line, f"corpus index {name!r} not found (build it: outguard corpus build DOCS --out {path})"))
+            problems.append(Problem(doc.path, line, f"corpus index {name!r} not found (build it: outguard corpus build DOCS --out {path})"))
     if not corpus.indexes:
-        problems.append(Problem(policy_path, line, "the corpus detector is enabled but names no indexes"))
+        problems.append(Problem(doc.path, line, "the corpus detector is enabled but names no indexes"))
     return problems
 
 

@@ -136,5 +136,5 @@ def test_bad_quota_settings_are_refused_with_the_file_and_line(rules_dir: Path) 
     problems = check_rules(rules_dir)
 
     assert any(p.path == policy_file and "quotas" in p.message for p in problems)
-    line = next(i for i, row in enumerate(policy_file.read_text().splitlines(), 1) if row.startswith("quotas"))
+    line = next(i for i, row in enumerate(policy_file.read_text().splitlines(), 1) if "requests: sixty per minute" in row)
     assert any(p.line == line for p in problems)
