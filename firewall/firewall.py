@@ -183,6 +183,12 @@ class Firewall:
             return lambda f: guard(self, f, **context)
         return guard(self, fn, **context)
 
+    def wrap_openai(self, client: Any, **options: Any) -> Any:
+        """Return `client` (an `openai.OpenAI` or `AsyncOpenAI`) with its completions guarded."""
+        from firewall.wrappers.openai import wrap_openai
+
+        return wrap_openai(self, client, **options)
+
     def check_prompt(self, prompt: str, **context: Any) -> PromptCheck:
         """Admit a request: quotas first (raises QuotaExceeded), then extraction signals
         (divergence, protected-corpus prefixes, floods of near-duplicates), whose weights count as

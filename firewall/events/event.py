@@ -28,6 +28,8 @@ class EventFinding:
     preview: str
     digest: str
     source: str = ""
+    shadow: bool = False
+    """The rule is in shadow mode: reported ("would have ...") but the output was not changed."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class Event:
     blocked_by: str | None = None
     chunks: int | None = None
     message: str | None = None
+    dropped: int | None = None
+    """kind "events_dropped": how many events the writer had to drop since its last report."""
+    scores: dict[str, float] = field(default_factory=dict)
+    """Model-side scores of the output when a wrapper has them (e.g. memorization Min-K%)."""
     id: int | None = None
 
     @property

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
+from firewall.errors import ConfigError
 from firewall.events.event import Event
 from firewall.events.sinks import _path, connect
 
@@ -59,6 +63,29 @@ class EventStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+class Reader(Protocol):
+    """What the console reads from; ids increase in the order events were written."""
+
+    def tail(self, after_id: int = 0, limit: int = 1000) -> list[Event]: ...
+
+    def get(self, event_id: int) -> Event | None: ...
+
+    def close(self) -> None: ...
+
+
+READERS: dict[str, Callable[[str], Reader]] = {"sqlite": EventStore.from_uri}
+
+
+def open_reader(uri: str) -> Reader:
+    """The event reader for a sink URI (sqlite:///… or a bare .db path)."""
+    scheme = urlsplit(uri).scheme
+    if not scheme or len(scheme) == 1:
+        scheme = "sqlite"
+    if scheme not in READERS:
+        raise ConfigError(f"cannot read events from {uri!r}; readable schemes: {', '.join(sorted(READERS))}")
+    return READERS[scheme](uri)
 
 
 def _event(row: sqlite3.Row) -> Event:
