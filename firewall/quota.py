@@ -266,6 +266,30 @@ def _violation_flow(
     return None
 
 
+@dataclass(frozen=True)
+class Usage:
+    """One limit as a principal stands against it."""
+
+    name: str
+    used: int
+    limit: int
+    reset_in: float
+    """Seconds until the window frees room."""
+
+
+def _usage_flow(policy: QuotaPolicy, principal: str, model: str | None) -> Flow[list[Usage]]:
+    found = []
+    for kind in ("requests", "tokens", "violations"):
+        for hit in plan(policy, principal, model, kind, 1):  # type: ignore[arg-type]
+            if hit.op != "hit":
+                continue
+            stats = yield replace(hit, op="stats")
+            limit = policy.violations.amount if kind == "violations" and policy.violations else hit.item.amount
+            used = min(limit, hit.item.amount - stats.remaining)
+            found.append(Usage(hit.name, used, limit, max(0.0, stats.reset_time - time.time()) if used else 0.0))
+    return found
+
+
 def _penalty_flow(policy: QuotaPolicy, principal: str) -> Flow[Penalty | None]:
     for penalty in reversed(policy.penalties):
         if not (yield _marker(policy, penalty, principal, "test")):
@@ -327,6 +351,10 @@ class Quota:
 
     async def apenalty(self, principal: str) -> Penalty | None:
         return await self._adrive(_penalty_flow(self.policy, principal))
+
+    def usage(self, principal: str, model: str | None = None) -> list[Usage]:
+        """How much of each limit the principal has used now (reads only; the console's view)."""
+        return self._drive(_usage_flow(self.policy, principal, model))
 
     def close(self) -> None:
         """Close the sync storage's connections (Redis)."""
