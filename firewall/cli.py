@@ -1,8 +1,9 @@
-"""The `outguard` command line: scan, replay, rules check, demo."""
+"""The `outguard` command line: scan, replay, rules check, tui, demo."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -71,10 +72,14 @@ def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_j
 @RULES_OPTION
 @EVENTS_OPTION
 @click.option("--speed", default=0.0, show_default=True, help="Pace: 1 ≈ 50 chunks/s, 2 twice that, 0 as fast as possible.")
-def replay(files: tuple[Path, ...], rules_dir: Path, events: str | None, speed: float) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per transcript instead of the table.")
+@click.option("--loop", is_flag=True, help="Start over after the last transcript, until interrupted (demo traffic).")
+@click.option("--watch", is_flag=True, help="Reload the rules folder when it changes (as a running service would).")
+def replay(files: tuple[Path, ...], rules_dir: Path, events: str | None, speed: float, as_json: bool, loop: bool,
+           watch: bool) -> None:
     """Replay transcripts through the firewall, streamed with their original chunks.
 
-    Prints a table and exits 1 when any expectation fails, so it can gate CI.
+    Prints a table (or JSON lines) and exits 1 when any expectation fails, so it can gate CI.
     """
     from firewall.replay import load_transcripts
 
@@ -82,29 +87,44 @@ def replay(files: tuple[Path, ...], rules_dir: Path, events: str | None, speed: 
         transcripts = load_transcripts(files)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    failures = _print_replay(rules_dir, events, transcripts, speed)
+    failures = _print_replay(rules_dir, events, transcripts, speed, as_json=as_json, loop=loop, watch=watch)
     sys.exit(1 if failures else 0)
 
 
-def _print_replay(rules_dir: Path, events: str | None, transcripts: list, speed: float) -> int:  # type: ignore[type-arg]
+def _print_replay(rules_dir: Path, events: str | None, transcripts: list, speed: float, *,  # type: ignore[type-arg]
+                  as_json: bool = False, loop: bool = False, watch: bool = False) -> int:
     from firewall.replay import replay as run_replay
 
     failures = 0
     actions: Counter[str] = Counter()
-    click.echo(f"{'id':<22} {'principal':<14} {'action':<7} {'labels':<34} result")
+    if not as_json:
+        click.echo(f"{'id':<22} {'principal':<14} {'action':<7} {'labels':<34} result")
     with _firewall(rules_dir, events) as fw:
-        for result in run_replay(fw, transcripts, speed=speed):
-            verdict = result.verdict
-            actions[verdict.action] += 1
-            failures += not result.ok
-            outcome = "ok" if result.ok else "FAIL: " + "; ".join(result.problems)
-            click.echo(
-                f"{result.transcript.id[:22]:<22} {str(result.transcript.principal)[:14]:<14} "
-                f"{verdict.action:<7} {','.join(verdict.labels)[:34]:<34} {outcome}"
-            )
+        if watch:
+            fw.watch()
+        while True:
+            for result in run_replay(fw, transcripts, speed=speed):
+                verdict = result.verdict
+                actions[verdict.action] += 1
+                failures += not result.ok
+                if as_json:
+                    click.echo(json.dumps({
+                        "id": result.transcript.id, "principal": result.transcript.principal,
+                        "action": verdict.action, "labels": verdict.labels, "ok": result.ok,
+                        "problems": list(result.problems), "rules_version": verdict.rules_version,
+                    }, ensure_ascii=False))
+                    continue
+                outcome = "ok" if result.ok else "FAIL: " + "; ".join(result.problems)
+                click.echo(
+                    f"{result.transcript.id[:22]:<22} {str(result.transcript.principal)[:14]:<14} "
+                    f"{verdict.action:<7} {','.join(verdict.labels)[:34]:<34} {outcome}"
+                )
+            if not loop:
+                break
         dropped = fw.events_dropped
-    summary = ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
-    click.echo(f"\n{len(transcripts)} exchanges: {summary}; {failures} failed expectations; {dropped} events dropped")
+    if not as_json:
+        summary = ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
+        click.echo(f"\n{len(transcripts)} exchanges: {summary}; {failures} failed expectations; {dropped} events dropped")
     return failures
 
 
@@ -127,17 +147,67 @@ def rules_check(rules_dir: Path) -> None:
     click.echo(f"ok: {len(policy.pattern_rules)} rules in {len(policy.files)} files, version {policy.version}")
 
 
+def _events_uri(rules_dir: Path, events: str | None) -> str:
+    """The store the console reads: --events, else the policy's `events:`, else the embedded default."""
+    if events:
+        return events
+    try:
+        return load_policy(rules_dir).events or DEFAULT_EVENTS
+    except ConfigError:
+        return DEFAULT_EVENTS
+
+
+DEFAULT_EVENTS = "sqlite:///.outguard/events.db"
+
+
+@main.command()
+@RULES_OPTION
+@click.option("--events", default=None, help="Event store to watch: sqlite:///path.db (default: the policy's 'events:').")
+@click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(path_type=Path))
+@click.option("--read-only", is_flag=True, help="Watch only: no rule edits.")
+@click.option("--event", "event_id", type=int, default=None, help="Open on this event id.")
+def tui(rules_dir: Path, events: str | None, samples: Path, read_only: bool, event_id: int | None) -> None:
+    """Open the operator console on an event store and a rules folder."""
+    from tui.app import OutguardApp
+
+    OutguardApp(events=_events_uri(rules_dir, events), rules=rules_dir, samples=samples, read_only=read_only,
+                open_event=event_id).run()
+
+
 @main.command()
 @RULES_OPTION
 @EVENTS_OPTION
 @click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--speed", default=5.0, show_default=True)
-def demo(rules_dir: Path, events: str | None, samples: Path, speed: float) -> None:
-    """Replay the sample transcripts live into the event store and print what happened."""
+@click.option("--speed", default=1.0, show_default=True, help="Replay pace (1 ≈ 50 chunks/s).")
+@click.option("--headless", is_flag=True, help="No console: replay the samples once and print the table.")
+def demo(rules_dir: Path, events: str | None, samples: Path, speed: float, headless: bool) -> None:
+    """Open the console with the sample transcripts replayed live through a firewall in the background.
+
+    The firewall runs as a subprocess (`outguard replay --loop --watch`) that writes the event store
+    the console tails, and reloads the rules folder when the console saves a change.
+    """
     from firewall.replay import load_transcripts
 
-    failures = _print_replay(rules_dir, events, load_transcripts([samples]), speed)
-    sys.exit(1 if failures else 0)
+    if headless:
+        failures = _print_replay(rules_dir, events, load_transcripts([samples]), speed)
+        sys.exit(1 if failures else 0)
+    uri = _events_uri(rules_dir, events)
+    log_path = Path(".outguard") / "demo-firewall.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "firewall", "replay", str(samples), "--loop", "--watch", "--json",
+               "--speed", str(speed), "--events", uri, "--rules", str(rules_dir)]
+    with log_path.open("w", encoding="utf-8") as log:
+        firewall = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            from tui.app import OutguardApp
+
+            OutguardApp(events=uri, rules=rules_dir, samples=samples).run()
+        finally:
+            firewall.terminate()
+            try:
+                firewall.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                firewall.kill()
 
 
 def _add_subcommands() -> None:

@@ -1,0 +1,105 @@
+"""OutguardApp: the operator console. Reads the firewall's event store, edits its rules folder.
+
+No scanning happens in this process (it would cost key latency): the firewall runs elsewhere (your
+app, or `outguard demo`'s subprocess) and the console tails what it writes; rule try-outs and
+replays run `outguard` subprocesses.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from firewall.events.event import Event
+from firewall.events.store import Reader, open_reader
+from tui.feed import Feed
+from tui.rows import Traffic
+from tui.ruleset import RuleSet
+from tui.screens.live import LiveScreen
+from tui.screens.modals import HelpScreen
+from tui.screens.quotas import QuotasScreen
+from tui.screens.replay import ReplayScreen
+from tui.screens.rules import RulesScreen
+
+FLUSH_SECONDS = 0.1
+
+
+class OutguardApp(App[None]):
+    TITLE = "outguard"
+    MODES = {"live": LiveScreen, "rules": RulesScreen, "quotas": QuotasScreen, "replay": ReplayScreen}
+    DEFAULT_MODE = "live"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-normal"), (160, "-wide")]
+    BINDINGS = [
+        Binding("1", "switch_mode('live')", "live", show=False),
+        Binding("2", "switch_mode('rules')", "rules", show=False),
+        Binding("3", "switch_mode('quotas')", "quotas", show=False),
+        Binding("4", "switch_mode('replay')", "replay", show=False),
+        Binding("question_mark", "help", "help"),
+        Binding("colon", "command_palette", "commands", show=False),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        events: str = "sqlite:///.outguard/events.db",
+        rules: str | Path = "rules",
+        samples: str | Path = "samples/transcripts",
+        read_only: bool = False,
+        journal: str | Path | None = None,
+        open_event: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.events_uri = events
+        self.rules_dir = Path(rules)
+        self.samples_dir = Path(samples)
+        self.read_only = read_only
+        self.open_event = open_event
+        self.traffic = Traffic()
+        self.feed = Feed(events)
+        self.ruleset = RuleSet(self.rules_dir, journal=journal)
+        self.awaiting_version: str | None = None
+        """The rules version the console saved and waits to see a firewall report."""
+        self.live: LiveScreen | None = None
+        """The Live mode's screen, once mounted (it keeps its state while other modes show)."""
+        self._reader: Reader | None = None
+        self._reader_lock = threading.Lock()
+
+    def on_mount(self) -> None:
+        self.feed.start()
+        self.set_interval(FLUSH_SECONDS, self.flush)
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+        if self._reader is not None:
+            self._reader.close()
+
+    def flush(self) -> None:
+        """Move what the feed parked into the ring, and tell the live table once."""
+        rows = self.feed.drain()
+        if not rows:
+            return
+        before = len(self.traffic.view)
+        evicted = self.traffic.add(rows)
+        added = len(self.traffic.view) - before + evicted
+        if self.live is not None:
+            self.live.appended(added, evicted)
+
+    def load_event(self, event_id: int) -> Event | None:
+        """One whole event from the store (called from worker threads)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = open_reader(self.events_uri)
+            return self._reader.get(event_id)
+
+    def saved(self, version: str) -> None:
+        """The console wrote rules `version`: wait for a firewall to report it."""
+        self.awaiting_version = version
+        self.traffic.rejected.clear()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))

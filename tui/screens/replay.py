@@ -1,0 +1,146 @@
+"""Replay mode: pick sample transcripts and replay them into the event store at a chosen speed.
+
+The replay runs `outguard replay` as a subprocess writing to the store this console tails, so its
+events arrive in Live (src:replay) like any other traffic, and scanning stays out of this process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, ProgressBar, SelectionList, Static
+
+from firewall.errors import ConfigError
+from firewall.replay import load_transcripts
+from tui.rows import printable
+from tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from tui.app import OutguardApp
+
+SPEEDS = (0.5, 1.0, 2.0, 5.0, 20.0, 0.0)
+"""0 = as fast as possible."""
+
+
+class ReplayScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ReplayScreen #replay-top { height: 12; }
+    ReplayScreen SelectionList { width: 1fr; }
+    ReplayScreen #replay-info { width: 1fr; padding: 0 1; }
+    ReplayScreen ProgressBar { padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("enter", "start", "start"),
+        Binding("plus,equals_sign", "speed(1)", "faster"),
+        Binding("minus", "speed(-1)", "slower"),
+        Binding("x", "stop", "stop"),
+        Binding("a", "select_all", "all", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.speed_index = 1
+        self.process: subprocess.Popen[str] | None = None
+        self.counts: dict[str, int] = {}
+        self.exit_code: int | None = None
+
+    @property
+    def fw_app(self) -> OutguardApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        with Horizontal(id="replay-top"):
+            yield SelectionList[str](id="files")
+            yield Static(id="replay-info")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        files = self.query_one(SelectionList)
+        for path in sorted(self.fw_app.samples_dir.glob("*.jsonl")):
+            try:
+                count = len(load_transcripts([path]))
+            except ConfigError:
+                continue
+            self.counts[str(path)] = count
+            files.add_option((Text(f"{path.name}  ({count} transcripts)"), str(path)))
+        self.query_one(DataTable).add_columns("id", "principal", "action", "labels", "result")
+        self._info()
+
+    def _info(self, note: str = "") -> None:
+        speed = SPEEDS[self.speed_index]
+        text = Text("Select files (space), speed +/-, enter starts, x stops.\n", style="dim")
+        text.append(f"speed: {'max' if speed == 0 else f'{speed:g}× (≈{50 * speed:g} chunks/s)'}\n", style="bold")
+        text.append(f"into: {printable(self.fw_app.events_uri)}\nrules: {self.fw_app.rules_dir}\n")
+        if self.exit_code is not None:
+            ok = self.exit_code == 0
+            text.append("all expectations met" if ok else f"expectations failed (exit {self.exit_code})",
+                        style="bold green" if ok else "bold red")
+        if note:
+            text.append(f"\n{note}")
+        self.query_one("#replay-info", Static).update(text)
+
+    def action_speed(self, step: int) -> None:
+        self.speed_index = min(max(0, self.speed_index + step), len(SPEEDS) - 1)
+        self._info()
+
+    def action_select_all(self) -> None:
+        self.query_one(SelectionList).select_all()
+
+    def action_start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.notify("a replay is running (x stops it)", markup=False)
+            return
+        files = list(self.query_one(SelectionList).selected)
+        if not files:
+            self.notify("select at least one file (space)", severity="warning", markup=False)
+            return
+        total = sum(self.counts[f] for f in files)
+        self.query_one(ProgressBar).update(total=total, progress=0)
+        self.query_one(DataTable).clear()
+        self.exit_code = None
+        self._info("running…")
+        self._replay(files)
+
+    @work(thread=True, exclusive=True)
+    def _replay(self, files: list[str]) -> None:
+        command = [sys.executable, "-m", "firewall", "replay", "--speed", str(SPEEDS[self.speed_index]),
+                   "--events", self.fw_app.events_uri, "--rules", str(self.fw_app.rules_dir), *files]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.process.stdout is not None
+        header = True
+        for line in self.process.stdout:
+            if header:  # the column titles
+                header = False
+                continue
+            if not line.strip():
+                break
+            self.app.call_from_thread(self._result, line.rstrip("\n"))
+        code = self.process.wait()
+        self.app.call_from_thread(self._finished, code)
+
+    def _result(self, line: str) -> None:
+        cells = [line[:22], line[23:37], line[38:45], line[46:80], line[81:]]
+        self.query_one(DataTable).add_row(*(Text(printable(c.strip())) for c in cells))
+        self.query_one(ProgressBar).advance(1)
+
+    def _finished(self, code: int) -> None:
+        self.exit_code = code if code >= 0 else None
+        self._info("stopped" if code < 0 else "")
+
+    def action_stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def on_unmount(self) -> None:
+        self.action_stop()
