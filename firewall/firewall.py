@@ -228,7 +228,9 @@ class Firewall:
 
     def _signals(self, prompt: str, context: dict[str, Any]) -> PromptCheck:
         active = self._active
-        corpus = [d for d in active.scanner.detectors if d.name == "corpus"]
+        # A corpus detector in shadow mode must not weigh on quotas through prompt signals either.
+        shadow = active.policy.shadow_detectors
+        corpus = [d for d in active.scanner.detectors if d.name == "corpus" and d.name not in shadow]
         findings = active.scanner.detect(prompt, 0, corpus).findings if corpus else []
         flood = self._floods.observe(str(context.get("principal")), prompt) if context.get("principal") else None
         signals = tuple(s for s in (divergence(prompt), corpus_prefix(findings), flood) if s is not None)
@@ -238,7 +240,7 @@ class Firewall:
             def build() -> Event:
                 return Event(
                     kind="prompt",
-                    prompt=active.scanner.scan(prompt).text,
+                    prompt=active.scanner.scan(prompt).record_text(),
                     rules_version=active.policy.version,
                     message="; ".join(f"{s.kind}: {s.detail}" for s in signals),
                     **context,
@@ -363,7 +365,7 @@ class Firewall:
             return
 
         def build() -> Event:
-            safe_prompt = active.scanner.scan(prompt).text if prompt is not None else None
+            safe_prompt = active.scanner.scan(prompt).record_text() if prompt is not None else None
             return Event.from_verdict(verdict, prompt=safe_prompt, latency_ms=round(latency_ms, 3), **context)
 
         self._publish_job(build)

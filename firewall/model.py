@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,6 +50,10 @@ class Outcome:
     emitted_end: int | None
     preview: str
     digest: str
+    shadow: bool = False
+    """The finding's rule (or detector) is in shadow mode: `action` is what it would have done; the
+    output is unchanged, and `emitted_start`/`emitted_end` locate the span where it went out as is
+    (None when none of it was emitted)."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +75,46 @@ class Verdict:
     """Why a detector failed, when status is not "scanned"."""
     blocked_by: str | None = None
     """The rule (or "detector:<name>") that blocked the response."""
+    shadow: tuple[Outcome, ...] = ()
+    """Hits of rules and detectors in shadow mode, ordered like `findings`: what they would have
+    done. They change nothing: not the text, the action, a block, nor the quotas."""
 
     @property
     def labels(self) -> list[str]:
         """Sorted distinct labels of the findings."""
         return sorted({f.label for f in self.findings})
 
+    def record_text(self) -> str:
+        """`text` as events store it: the characters of shadow hits that went out unchanged are
+        masked with `*` (same length, so every offset stays valid). A shadow hit is a finding,
+        and no finding's raw value is ever stored."""
+        if not self.shadow:
+            return self.text
+        mask = bytearray(len(self.text))
+        for outcome in self.shadow:
+            if outcome.emitted_start is not None and outcome.emitted_end is not None:
+                start, end = outcome.emitted_start, outcome.emitted_end
+                mask[start:end] = b"\x01" * (end - start)
+        for outcome in self.outcomes:
+            # Replacements of enforced findings inside a shadow span are ours, not raw text.
+            if outcome.emitted_start is not None and outcome.emitted_end is not None:
+                start, end = outcome.emitted_start, outcome.emitted_end
+                mask[start:end] = bytes(end - start)
+        pieces, last = [], 0
+        for run in re.finditer(b"\x01+", mask):
+            pieces += (self.text[last : run.start()], "*" * (run.end() - run.start()))
+            last = run.end()
+        return "".join([*pieces, self.text[last:]])
+
     def to_dict(self) -> dict[str, object]:
-        """The `outguard scan --json` shape: offsets index the input text."""
-        return {
+        """The `outguard scan --json` shape: offsets index the input text. `shadow` (present only
+        when shadow rules matched) lists their hits with the action they would have taken."""
+        body: dict[str, object] = {
             "text": self.text,
             "action": self.action,
             "status": self.status,
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.shadow:
+            body["shadow"] = [{**o.finding.to_dict(), "action": o.action} for o in self.shadow]
+        return body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -106,6 +107,9 @@ class Decisions:
         self._evidence: list[tuple[str, str]] = []
         self._emitted: dict[int, tuple[int, int]] = {}
         self._pending: deque[tuple[int, Segment, str]] = deque()
+        self._shadow: list[tuple[Finding, ActionKind, str, str]] = []
+        self._runs: list[tuple[int, int, int]] = []
+        """(input start, input end, output start) of each stretch emitted unchanged, merged."""
         self.coverage = Coverage()
         """Where the chosen segments end, in input offsets."""
         self.released = 0
@@ -127,6 +131,9 @@ class Decisions:
         for name, ms in detection.timings_ms.items():
             self.timings_ms[name] = self.timings_ms.get(name, 0.0) + ms
         for name, reason in detection.failures:
+            if name in self._scanner.policy.shadow_detectors:
+                self.errors.append(f"{name} (shadow): {reason}")  # reported; a trial never blocks
+                continue
             self.errors.append(f"{name}: {reason}")
             if self._scanner.policy.fail_mode == "closed":
                 self.status = "fail_closed"
@@ -140,6 +147,18 @@ class Decisions:
         `text[i - base]` is the input character at offset i.
         """
         policy, renderer = self._scanner.policy, self._scanner.renderer
+        if policy.shadow_rules or policy.shadow_detectors:
+            # Shadow hits are recorded with the action they would take and take no part in
+            # anything else: not overlaps, not cut_after, not blocks.
+            enforced = []
+            for finding in findings:
+                if policy.is_shadow(finding):
+                    value = text[finding.start - base : finding.end - base]
+                    kind = policy.action_for(finding).kind
+                    self._shadow.append((finding, kind, preview(value), renderer.digest(value)))
+                else:
+                    enforced.append(finding)
+            findings = enforced
         specs = [policy.action_for(f) for f in findings]
         # Flagged findings are reported but change nothing, so they do not take part in overlaps.
         acting = [f for f, spec in zip(findings, specs, strict=True) if spec.kind != "flag"]
@@ -171,15 +190,38 @@ class Decisions:
         while self._pending and self._pending[0][1].start < upto:
             index, segment, replacement = self._pending.popleft()
             before = text[position - base : segment.start - base]
+            self._copied(position, segment.start, length)
             self._emitted[index] = (length + len(before), length + len(before) + len(replacement))
             pieces += (before, replacement)
             length += len(before) + len(replacement)
             position = segment.end
         if position < upto:
             pieces.append(text[position - base : upto - base])
+            self._copied(position, upto, length)
             position = upto
         self.released = position
         return self._emit("".join(pieces))
+
+    def _copied(self, start: int, end: int, out: int) -> None:
+        """Input [start, end) went out unchanged at output offset `out`."""
+        if start >= end:
+            return
+        if self._runs and self._runs[-1][1] == start and self._runs[-1][2] + (start - self._runs[-1][0]) == out:
+            self._runs[-1] = (self._runs[-1][0], end, self._runs[-1][2])  # one run, however it was fed
+        else:
+            self._runs.append((start, end, out))
+
+    def _where_emitted(self, finding: Finding) -> tuple[int | None, int | None]:
+        """Output offsets spanning the characters of `finding` that went out unchanged."""
+        first = last = None
+        for start, end, out in self._runs[max(0, bisect_right(self._runs, (finding.start,)) - 1) :]:
+            if start >= finding.end:
+                break
+            lo, hi = max(start, finding.start), min(end, finding.end)
+            if lo < hi:
+                first = out + lo - start if first is None else first
+                last = out + hi - start
+        return first, last
 
     def _emit(self, piece: str) -> str:
         self._out.append(piece)
@@ -214,4 +256,8 @@ class Decisions:
             timings_ms=dict(self.timings_ms),
             errors=tuple(self.errors),
             blocked_by=self.blocked_by,
+            shadow=tuple(
+                Outcome(finding, kind, *self._where_emitted(finding), shown, digest, shadow=True)
+                for finding, kind, shown, digest in self._shadow
+            ),
         )

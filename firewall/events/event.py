@@ -14,6 +14,14 @@ INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 """Which process wrote an event (host:pid), so a fleet's console can tell instances apart."""
 
 
+def current_instance() -> str:
+    """host:pid of this process, also in a worker forked after import (pre-forking servers)."""
+    global INSTANCE
+    if not INSTANCE.endswith(f":{os.getpid()}"):
+        INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+    return INSTANCE
+
+
 @dataclass(frozen=True)
 class EventFinding:
     """A finding as stored: where its replacement sits in the emitted text, never its raw value."""
@@ -41,7 +49,7 @@ class Event:
     principal: str | None = None
     model: str | None = None
     source: str = "live"
-    instance: str = INSTANCE
+    instance: str = field(default_factory=current_instance)
     action: str | None = None
     status: str | None = None
     rules_version: str | None = None
@@ -49,7 +57,8 @@ class Event:
     prompt: str | None = None
     """The prompt after redaction by the same policy, never as received."""
     output: str | None = None
-    """The text as emitted to the caller."""
+    """The text as emitted to the caller; characters of shadow hits (which went out unchanged)
+    are masked with `*`, since no finding's raw value is stored."""
     findings: tuple[EventFinding, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
@@ -64,7 +73,7 @@ class Event:
 
     @property
     def labels(self) -> list[str]:
-        return sorted({f.label for f in self.findings})
+        return sorted({f.label for f in self.findings if not f.shadow})
 
     @classmethod
     def from_verdict(cls, verdict: Verdict, *, prompt: str | None = None, **context: Any) -> Event:
@@ -75,7 +84,7 @@ class Event:
             status=verdict.status,
             rules_version=verdict.rules_version,
             prompt=prompt,
-            output=verdict.text,
+            output=verdict.record_text(),
             findings=tuple(
                 EventFinding(
                     detector=o.finding.detector,
@@ -88,8 +97,9 @@ class Event:
                     preview=o.preview,
                     digest=o.digest,
                     source=o.finding.source,
+                    shadow=o.shadow,
                 )
-                for o in verdict.outcomes
+                for o in (*verdict.outcomes, *verdict.shadow)
             ),
             timings_ms={k: round(v, 3) for k, v in verdict.timings_ms.items()},
             errors=verdict.errors,

@@ -47,6 +47,17 @@ class PatternRule:
     action: ActionSpec | None
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
+    shadow: bool = False
+    """Reported ("would have ..."), never enforced."""
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    """Where a watching firewall hears "rules changed" notices (Redis pub/sub)."""
+
+    notices: str
+    """Redis URL."""
+    channel: str = "outguard:rules"
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,12 @@ class Policy:
     canaries: tuple[Canary, ...] = ()
     """Active (not retired) canaries."""
     detector_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Per detector kind, its settings from policy.yaml (besides `enabled`)."""
+    """Per detector kind, its settings from policy.yaml (besides `enabled` and `shadow`)."""
+    shadow_rules: frozenset[str] = frozenset()
+    """Ids of the rules in shadow mode."""
+    shadow_detectors: frozenset[str] = frozenset()
+    """Detector kinds in shadow mode (all their findings are)."""
+    fleet: FleetSettings | None = None
 
     def with_corpora(self, paths: list[Path]) -> Policy:
         """This policy with more corpus indexes (absolute paths), the corpus detector enabled."""
@@ -93,6 +109,10 @@ class Policy:
             or self.label_actions.get(finding.label)
             or self.default_action
         )
+
+    def is_shadow(self, finding: Finding) -> bool:
+        """True when the finding's rule or detector is in shadow mode: reported, never enforced."""
+        return finding.rule in self.shadow_rules or finding.detector in self.shadow_detectors
 
     def refusal_for(self, rule: str) -> str:
         """The refusal text naming the rule that blocked (plain replace: never a format string)."""

@@ -52,6 +52,9 @@ class RuleModel(_Strict):
     score: float = Field(default=1.0, ge=0, le=1)
     action: ActionField | None = None
     enabled: bool = True
+    shadow: bool = False
+    """Shadow mode: matches are reported in verdicts and events with the action they would have
+    taken, but change nothing (text, action, blocks, quotas): try a rule on live traffic first."""
     description: str | None = None
     examples: ExamplesModel
 
@@ -71,6 +74,9 @@ class PackModel(_Strict):
 
 class DetectorModel(_Strict):
     enabled: bool = True
+    shadow: bool = False
+    """Shadow mode for everything this detector finds (e.g. try NER on live traffic): reported,
+    never enforced; a failure of a shadow detector is reported and never blocks."""
 
 
 class CanaryDetectorModel(DetectorModel):
@@ -133,6 +139,14 @@ class RegistryModel(_Strict):
     canaries: list[CanaryModel]
 
 
+class FleetModel(_Strict):
+    """How the instances of a fleet hear that the rules changed (the files stay the source of truth)."""
+
+    notices: str = Field(pattern=r"^(redis|rediss|unix)://", max_length=500)
+    """Redis URL whose pub/sub carries "rules changed" notices (`outguard rules notify`)."""
+    channel: str = Field(default="outguard:rules", pattern=r"^[A-Za-z0-9:._-]{1,128}$")
+
+
 class PolicyModel(_Strict):
     """rules/policy.yaml."""
 
@@ -159,3 +173,5 @@ class PolicyModel(_Strict):
     stream_step: int | Literal["auto"] = "auto"
     """Streams re-scan once this many characters have become final ("auto": max_span / 8, 1..64)."""
     watch_seconds: float = Field(default=1.0, gt=0, le=3600)
+    fleet: FleetModel | None = None
+    """Redis pub/sub notices: a watching firewall reloads its files when one arrives."""

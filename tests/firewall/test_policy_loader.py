@@ -187,15 +187,29 @@ def test_duplicate_rule_id_across_files_names_both(rules_dir: Path) -> None:
     assert str(rules_dir / "packs" / "pii.yaml") in problem.message
 
 
-def test_failing_examples_are_problems_at_the_rule(rules_dir: Path) -> None:
-    """A match example that does not match and a no_match example that does are both reported."""
+def test_failing_examples_are_problems_at_the_example(rules_dir: Path) -> None:
+    """A match example that does not match and a no_match example that does are both reported,
+    at the example's line, named by position: the text is not quoted (these messages travel in
+    rules_rejected events, and examples of secrets look like secrets)."""
     path = write_pack(rules_dir, term_pack(examples="{match: ['xyz'], no_match: ['abc']}"))
 
     problems = check_rules(rules_dir)
 
-    assert [(p.path, p.line) for p in problems] == [(path, 2), (path, 2)]
-    assert "should match but does not: 'xyz'" in problems[0].message
-    assert "should not match but does: 'abc'" in problems[1].message
+    assert [(p.path, p.line) for p in problems] == [(path, 5), (path, 5)]
+    assert problems[0].message == "rule ok: example match[0] should match but does not"
+    assert problems[1].message == "rule ok: example no_match[0] should not match but does"
+    assert not any("xyz" in p.message or "'abc'" in p.message for p in problems)
+
+
+def test_each_failing_example_points_at_its_own_line(rules_dir: Path) -> None:
+    """In block style every example has a line of its own, and the problem names it."""
+    examples = "\n      match:\n        - abc\n        - sk_live_NotReallyASecret0000\n      no_match:\n        - xyz\n"
+    path = write_pack(rules_dir, term_pack(examples=examples))
+
+    [problem] = check_rules(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 8)
+    assert problem.message == "rule ok: example match[1] should match but does not"
 
 
 def test_check_rules_collects_every_problem_from_every_file(rules_dir: Path) -> None:
@@ -207,7 +221,7 @@ def test_check_rules_collects_every_problem_from_every_file(rules_dir: Path) -> 
     problems = check_rules(rules_dir)
 
     located = sorted((p.path.name, p.line) for p in problems)
-    assert located == [("a.yaml", 3), ("b.yaml", 5), ("c.yaml", 2)]
+    assert located == [("a.yaml", 3), ("b.yaml", 5), ("c.yaml", 5)]  # c: the example's line
     assert {p.path for p in problems} == {yaml_bad, regex_bad, example_bad}
     with pytest.raises(RuleError) as caught:
         load_policy(rules_dir)

@@ -24,10 +24,26 @@ def test_rule_example(rule, text: str, should_match: bool) -> None:
     assert bool(found) == should_match
 
 
-@pytest.mark.parametrize("rule", POLICY.pattern_rules, ids=[r.id for r in POLICY.pattern_rules])
+ENFORCED = [r for r in POLICY.pattern_rules if not r.shadow]
+SHADOW = [r for r in POLICY.pattern_rules if r.shadow]
+
+
+@pytest.mark.parametrize("rule", ENFORCED, ids=[r.id for r in ENFORCED])
 def test_match_examples_are_changed_by_the_full_policy(rule) -> None:
     """Under the whole policy (all rules, overlaps resolved) a match example never passes unchanged."""
     scanner = Scanner(POLICY, key=KEY)
 
     for text in rule.examples_match:
         assert scanner.scan(text).text != text
+
+
+@pytest.mark.parametrize("rule", SHADOW, ids=[r.id for r in SHADOW])
+def test_match_examples_of_shadow_rules_are_reported_not_changed(rule) -> None:
+    """A shadow rule's match examples show up as shadow hits and pass unchanged (unless an
+    enforced rule also matches them)."""
+    scanner = Scanner(POLICY, key=KEY)
+
+    for text in rule.examples_match:
+        verdict = scanner.scan(text)
+        assert rule.id in {o.finding.rule for o in verdict.shadow}
+        assert rule.id not in {f.rule for f in verdict.findings}
