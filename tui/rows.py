@@ -158,8 +158,8 @@ class Traffic:
         self.total = 0
         self.dropped = 0
         """Events the firewall reported as dropped (events_dropped), plus any the feed dropped."""
-        self.versions: dict[str, str] = {}
-        """instance → the rules version it last reported."""
+        self.instances: dict[str, tuple[str, float]] = {}
+        """instance → (the rules version it last reported, when)."""
         self.rejected: dict[str, str] = {}
         """instance → the message of its last refused rules change (cleared by a later reload)."""
         self._rate: deque[tuple[float, int]] = deque(maxlen=600)
@@ -177,7 +177,7 @@ class Traffic:
             self.actions[row.action] += 1
             self.dropped += row.dropped
             if row.rules_version and row.instance:
-                self.versions[row.instance] = row.rules_version
+                self.instances[row.instance] = (row.rules_version, row.ts)
             if row.kind == "rules_rejected":
                 self.rejected[row.instance] = row.preview
             elif row.kind == "rules_reloaded":
@@ -192,6 +192,12 @@ class Traffic:
         if evicted:
             del self.view[:evicted]
         return evicted
+
+    def versions(self, active_within: float = 300.0) -> dict[str, str]:
+        """instance → rules version, for instances that reported in the last `active_within` seconds
+        (the store keeps history: a firewall that stopped long ago is not part of the fleet now)."""
+        now = time.time()
+        return {i: v for i, (v, ts) in self.instances.items() if now - ts <= active_within}
 
     def rate(self, window: float = 5.0) -> float:
         """Events per second over the last `window` seconds."""

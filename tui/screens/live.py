@@ -118,6 +118,8 @@ class LiveScreen(Screen[None]):
         if self.has_class("-detail"):
             self.remove_class("-detail")
             return
+        self.table.pause()  # the row being inspected stays put while traffic keeps arriving
+        self._badge()
         self.add_class("-detail")
         self._load(message.row.id)
 
@@ -219,11 +221,28 @@ class LiveScreen(Screen[None]):
             self.notify("There are unsaved rule edits: save or discard them in Rules (2) first.",
                         severity="warning", markup=False)
             return
-        finding = event.findings[pane.selected_finding() or 0]
+        rules = {(f.detector, f.rule): f.label for f in event.findings if not f.shadow}
+        chosen = pane.selected_finding()
+        if chosen is not None:
+            finding = event.findings[chosen]
+            self._disable(finding.detector, finding.rule)
+        elif len(rules) == 1:
+            self._disable(*next(iter(rules)))
+        else:
+            shown = [(f"{label}  {detector}/{rule}", 0) for (detector, rule), label in rules.items()]
+            ids = [f"{detector}/{rule}" for detector, rule in rules]
+
+            def picked(value: str | None) -> None:
+                if value:
+                    self._disable(*value.split("/", 1))
+            self.app.push_screen(PickerScreen("Disable which rule?", shown, ids=ids), picked)
+
+    def _disable(self, detector: str, rule: str) -> None:
+        app = self.fw_app
         app.ruleset.refresh()
-        item = app.ruleset.item_for_rule(finding.detector, finding.rule)
+        item = app.ruleset.item_for_rule(detector, rule)
         if item is None or not item.enabled:
-            self.notify(f"No enabled rule found for {finding.detector}/{finding.rule}", severity="warning", markup=False)
+            self.notify(f"No enabled rule found for {detector}/{rule}", severity="warning", markup=False)
             return
         app.ruleset.toggle(item.key)
         self.app.push_screen(ChangeScreen(app.ruleset), self._after_change)

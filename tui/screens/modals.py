@@ -60,16 +60,19 @@ class PickerScreen(ModalScreen[str | None]):
     DEFAULT_CSS = MODAL_CSS.format(name="PickerScreen") + "PickerScreen OptionList { height: auto; max-height: 20; }"
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, counts: list[tuple[str, int]]) -> None:
+    def __init__(self, title: str, counts: list[tuple[str, int]], ids: list[str] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.counts = counts
+        self.ids = ids or [value for value, _ in counts]
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="title")
-            options = [Option(Text(f"{printable(v)}  ({n:,})"), id=v) for v, n in self.counts] or [
-                Option(Text("nothing seen yet"), disabled=True)]
+            options = [
+                Option(Text(f"{printable(v)}  ({n:,})" if n else printable(v)), id=i)
+                for (v, n), i in zip(self.counts, self.ids, strict=True)
+            ] or [Option(Text("nothing seen yet"), disabled=True)]
             yield OptionList(*options)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -6,9 +6,10 @@ events arrive in Live (src:replay) like any other traffic, and scanning stays ou
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -51,6 +52,7 @@ class ReplayScreen(Screen[None]):
         self.process: subprocess.Popen[str] | None = None
         self.counts: dict[str, int] = {}
         self.exit_code: int | None = None
+        self.results: list[dict[str, Any]] = []
 
     @property
     def fw_app(self) -> OutguardApp:
@@ -108,30 +110,27 @@ class ReplayScreen(Screen[None]):
         total = sum(self.counts[f] for f in files)
         self.query_one(ProgressBar).update(total=total, progress=0)
         self.query_one(DataTable).clear()
+        self.results.clear()
         self.exit_code = None
         self._info("running…")
         self._replay(files)
 
     @work(thread=True, exclusive=True)
     def _replay(self, files: list[str]) -> None:
-        command = [sys.executable, "-m", "firewall", "replay", "--speed", str(SPEEDS[self.speed_index]),
+        command = [sys.executable, "-m", "firewall", "replay", "--json", "--speed", str(SPEEDS[self.speed_index]),
                    "--events", self.fw_app.events_uri, "--rules", str(self.fw_app.rules_dir), *files]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
-        header = True
         for line in self.process.stdout:
-            if header:  # the column titles
-                header = False
-                continue
-            if not line.strip():
-                break
-            self.app.call_from_thread(self._result, line.rstrip("\n"))
+            self.app.call_from_thread(self._result, json.loads(line))
         code = self.process.wait()
         self.app.call_from_thread(self._finished, code)
 
-    def _result(self, line: str) -> None:
-        cells = [line[:22], line[23:37], line[38:45], line[46:80], line[81:]]
-        self.query_one(DataTable).add_row(*(Text(printable(c.strip())) for c in cells))
+    def _result(self, result: dict[str, Any]) -> None:
+        outcome = "ok" if result["ok"] else "FAIL: " + "; ".join(result["problems"])
+        cells = (result["id"], str(result["principal"]), result["action"], ",".join(result["labels"]), outcome)
+        self.query_one(DataTable).add_row(*(Text(printable(c), style="" if result["ok"] else "bold red") for c in cells))
+        self.results.append(result)
         self.query_one(ProgressBar).advance(1)
 
     def _finished(self, code: int) -> None:

@@ -147,10 +147,9 @@ class DetailPane(Vertical):
             pipeline.add_row(Text("blocked by"), Text(printable(event.blocked_by)), Text(""))
 
     def selected_finding(self) -> int | None:
-        """Index of the finding under the Findings tab's cursor (or the only/first finding)."""
+        """Index of the finding under the Findings tab's cursor, when that tab shows."""
         if self.event is None or not self.event.findings:
             return None
-        table = self.query_one("#findings", DataTable)
-        if self.query_one("#detail-tabs", TabbedContent).active == "tab-findings":
-            return min(table.cursor_row, len(self.event.findings) - 1)
-        return 0
+        if self.query_one("#detail-tabs", TabbedContent).active != "tab-findings":
+            return None
+        return min(self.query_one("#findings", DataTable).cursor_row, len(self.event.findings) - 1)

@@ -45,7 +45,7 @@ def status_text(app: OutguardApp) -> Text:
 
 def rules_text(app: OutguardApp) -> Text:
     """The versions the firewall(s) reported, with ⏳ / ✓ / ✗ for the last save from this console."""
-    versions = app.traffic.versions
+    versions = app.traffic.versions()
     distinct = sorted(set(versions.values()))
     text = Text("rules ")
     if not distinct:
