@@ -1,0 +1,300 @@
+"""Where text lives in the OpenAI APIs: prompts in requests, texts in responses and in stream items.
+
+One class per API (Chat Completions, Responses). Each knows how to find the caller's prompt in
+the request, the model's texts in a response (keys and log-probs), how to put scanned texts
+back (`rewrite`), and the stream side for `Demux` (split, needs, finalize). Only output text
+(`content` / `output_text`) and refusals are scanned; tool-call arguments, reasoning summaries
+and audio transcripts pass as they are. Decisions are not made here: the verdicts come in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+from firewall.wrappers._demux import Done, Key, Split
+
+Found = tuple[Key, str, list[Any]]
+"""A text in a response: its key, the raw text, its per-token log-prob entries."""
+
+
+def _get(obj: Any, name: str) -> Any:
+    """A field of a request part, which may be a dict (TypedDict params) or an SDK model."""
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _text_of(content: Any, part_types: tuple[str, ...]) -> str:
+    if isinstance(content, str):
+        return content
+    texts = [_get(p, "text") for p in content or () if _get(p, "type") in part_types]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def _last_user_text(messages: Any, part_types: tuple[str, ...]) -> str:
+    for message in reversed(list(messages or ())):
+        if _get(message, "role") == "user":
+            return _text_of(_get(message, "content"), part_types)
+    return ""
+
+
+def _validated(model: type[Any], entries: list[dict[str, Any]] | None) -> list[Any] | None:
+    return None if entries is None else [model.model_validate(e) for e in entries]
+
+
+def _update(obj: Any, **changes: Any) -> Any:
+    return obj.model_copy(update=changes) if changes else obj
+
+
+class ChatCompletions:
+    """`client.chat.completions.create`: texts are each choice's `content` and `refusal`; a key is
+    `(choice index, field)`. A blocked choice gets `finish_reason="content_filter"`."""
+
+    FIELDS = ("content", "refusal")
+    path = "/chat/completions"
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self.n = int(request.get("n") or 1)
+
+    @staticmethod
+    def prompt(request: Mapping[str, Any]) -> str:
+        """The text of the last user message."""
+        return _last_user_text(request.get("messages"), ("text",))
+
+    # -- whole responses -------------------------------------------------------------------------
+
+    def texts(self, completion: Any) -> Iterator[Found]:
+        for choice in completion.choices:
+            for name in self.FIELDS:
+                if text := getattr(choice.message, name, None):
+                    yield (choice.index, name), text, list(getattr(choice.logprobs, name, None) or ())
+
+    def rewrite(self, completion: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        choices = []
+        for choice in completion.choices:
+            texts = {name: done[(choice.index, name)].text for name in self.FIELDS if (choice.index, name) in done}
+            choices.append(
+                _update(
+                    choice,
+                    message=_update(choice.message, **texts),
+                    logprobs=self._logprobs(choice, done),
+                    **self._finish(choice.index, done),
+                )
+            )
+        return completion.model_copy(update={"choices": choices})
+
+    def _logprobs(self, choice: Any, done: Mapping[Key, Done]) -> Any:
+        if choice.logprobs is None:
+            return None
+        from openai.types.chat import ChatCompletionTokenLogprob
+
+        released = {
+            name: _validated(ChatCompletionTokenLogprob, done[(choice.index, name)].logprobs)
+            for name in self.FIELDS
+            if (choice.index, name) in done
+        }
+        if not any(v is not None for v in released.values()):
+            return None
+        return type(choice.logprobs)(**{name: released.get(name) for name in self.FIELDS})
+
+    @staticmethod
+    def _finish(index: int, done: Mapping[Key, Done]) -> dict[str, Any]:
+        blocked = any(d.blocked for k, d in done.items() if k[0] == index)  # type: ignore[index]
+        return {"finish_reason": "content_filter"} if blocked else {}
+
+    # -- streams -------------------------------------------------------------------------------
+
+    def split(self, chunk: Any) -> Split:
+        split = Split()
+        rest = []
+        for choice in chunk.choices:
+            delta = choice.delta
+            for name in self.FIELDS:
+                if text := getattr(delta, name, None):
+                    split.texts.append(((choice.index, name), text))
+                if choice.logprobs is not None and (entries := getattr(choice.logprobs, name, None)):
+                    split.logprobs.append(((choice.index, name), list(entries)))
+            other = delta.model_copy(update=dict.fromkeys(self.FIELDS))
+            if choice.finish_reason is not None or other.model_dump(exclude_none=True):
+                rest.append(choice.model_copy(update={"delta": other, "logprobs": None}))
+        split.ends = tuple(c.index for c in chunk.choices if c.finish_reason is not None)
+        if rest or not chunk.choices:  # a chunk without choices carries usage: keep it
+            split.rest = chunk.model_copy(update={"choices": rest})
+        return split
+
+    def ended(self, key: Key, markers: set[Hashable]) -> bool:
+        return key[0] in markers  # type: ignore[index]
+
+    def needs(self, rest: Any, keys: Sequence[Key]) -> set[Key]:
+        finished = {c.index for c in rest.choices if c.finish_reason is not None}
+        return {k for k in keys if k[0] in finished}  # type: ignore[index]
+
+    def text_item(self, template: Any, key: Key, text: str) -> Any:
+        from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
+
+        index, name = key  # type: ignore[misc]
+        choice = Choice(index=index, delta=ChoiceDelta(**{name: text}), finish_reason=None, logprobs=None)
+        return template.model_copy(update={"choices": [choice], "usage": None})
+
+    def finalize(self, chunk: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        from openai.types.chat.chat_completion_chunk import ChoiceLogprobs
+
+        choices = []
+        for choice in chunk.choices:
+            if choice.finish_reason is None:
+                choices.append(choice)
+                continue
+            logprobs = self._logprobs(choice.model_copy(update={"logprobs": ChoiceLogprobs()}), done)
+            choices.append(_update(choice, logprobs=logprobs, **self._finish(choice.index, done)))
+        return chunk.model_copy(update={"choices": choices})
+
+    def settled(self, done: Mapping[Key, Done]) -> bool:
+        blocked = {k[0] for k, d in done.items() if d.blocked}  # type: ignore[index]
+        return blocked >= set(range(self.n))
+
+    def closing(self, templates: Mapping[Key, Any], done: Mapping[Key, Done], markers: set[Hashable]) -> list[Any]:
+        from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
+
+        items = []
+        for key, d in done.items():
+            if d.blocked and key[0] not in markers:  # type: ignore[index]
+                choice = Choice(index=key[0], delta=ChoiceDelta(), finish_reason="content_filter")  # type: ignore[index]
+                items.append(templates[key].model_copy(update={"choices": [choice], "usage": None}))
+                markers.add(key[0])  # type: ignore[index]
+        return items
+
+    def number(self, item: Any, position: int) -> Any:
+        return item
+
+
+class Responses:
+    """`client.responses.create`: texts are the `output_text` and `refusal` parts of message output
+    items; a key is `(output index, content index)`. Stream events are renumbered in order."""
+
+    path = "/responses"
+    _TEXT: ClassVar[dict[str, str]] = {"output_text": "text", "refusal": "refusal"}
+    """Part type → the field holding its text."""
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        pass
+
+    @staticmethod
+    def prompt(request: Mapping[str, Any]) -> str:
+        """`input` when it is a string, else the text of its last user message."""
+        value = request.get("input")
+        if isinstance(value, str):
+            return value
+        return _last_user_text(value, ("input_text", "text"))
+
+    # -- whole responses -------------------------------------------------------------------------
+
+    def texts(self, response: Any) -> Iterator[Found]:
+        for oi, item in enumerate(response.output):
+            for ci, part in enumerate(getattr(item, "content", None) or ()):
+                if (name := self._TEXT.get(getattr(part, "type", ""))) and (text := getattr(part, name, None)):
+                    yield (oi, ci), text, list(getattr(part, "logprobs", None) or ())
+
+    def rewrite(self, response: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        output = [self._item(item, oi, done, scan) for oi, item in enumerate(response.output)]
+        return response.model_copy(update={"output": output})
+
+    def _item(self, item: Any, oi: int, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        content = getattr(item, "content", None)
+        if getattr(item, "type", None) != "message" or not content:
+            return item
+        return item.model_copy(
+            update={"content": [self._part(p, (oi, ci), done, scan) for ci, p in enumerate(content)]}
+        )
+
+    def _part(self, part: Any, key: Key, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        name = self._TEXT.get(getattr(part, "type", ""))
+        if name is None:
+            return part
+        text = getattr(part, name, None)
+        if key in done:
+            changes: dict[str, Any] = {name: done[key].text}
+        elif text:
+            changes = {name: scan(text)}  # a text that never came as deltas
+        else:
+            return part
+        if hasattr(part, "logprobs"):
+            changes["logprobs"] = self._released(done.get(key))
+        return part.model_copy(update=changes)
+
+    @staticmethod
+    def _released(done: Done | None) -> list[Any]:
+        if done is None or done.logprobs is None:
+            return []
+        # The parts' and the done events' Logprob classes are twins; one serves for both.
+        from openai.types.responses.response_output_text import Logprob
+
+        return _validated(Logprob, done.logprobs) or []
+
+    # -- streams -------------------------------------------------------------------------------
+
+    _DELTAS = ("response.output_text.delta", "response.refusal.delta")
+    _PART_DONE = ("response.output_text.done", "response.refusal.done", "response.content_part.done")
+    _FINAL = ("response.completed", "response.incomplete", "response.failed")
+
+    def split(self, event: Any) -> Split:
+        kind = getattr(event, "type", "")
+        if kind in self._DELTAS:
+            key = (event.output_index, event.content_index)
+            entries = list(getattr(event, "logprobs", None) or ())
+            return Split(texts=[(key, event.delta)] if event.delta else [], logprobs=[(key, entries)])
+        if kind in self._PART_DONE:
+            return Split(rest=event, ends=((event.output_index, event.content_index),))
+        if kind == "response.output_item.done":
+            return Split(rest=event, ends=(("item", event.output_index),))
+        if kind in self._FINAL:
+            return Split(rest=event, ends=("all",))
+        return Split(rest=event)
+
+    def ended(self, key: Key, markers: set[Hashable]) -> bool:
+        return key in markers or ("item", key[0]) in markers or "all" in markers  # type: ignore[index]
+
+    def needs(self, rest: Any, keys: Sequence[Key]) -> set[Key]:
+        kind = getattr(rest, "type", "")
+        if kind in self._PART_DONE:
+            return {(rest.output_index, rest.content_index)} & set(keys)
+        if kind in ("response.output_item.done", "response.output_item.added"):
+            return {k for k in keys if k[0] == rest.output_index}  # type: ignore[index]
+        if getattr(rest, "response", None) is not None:
+            return set(keys)
+        return set()
+
+    def text_item(self, template: Any, key: Key, text: str) -> Any:
+        changes: dict[str, Any] = {"delta": text}
+        if "logprobs" in type(template).model_fields:
+            changes["logprobs"] = []  # released, hardened, with the done event
+        return template.model_copy(update=changes)
+
+    def finalize(self, event: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+        kind = getattr(event, "type", "")
+        if kind in ("response.output_text.done", "response.refusal.done"):
+            key = (event.output_index, event.content_index)
+            name = "text" if kind == "response.output_text.done" else "refusal"
+            text = done[key].text if key in done else scan(getattr(event, name))
+            changes: dict[str, Any] = {name: text}
+            if hasattr(event, "logprobs"):
+                changes["logprobs"] = self._released(done.get(key))
+            return event.model_copy(update=changes)
+        if (part := getattr(event, "part", None)) is not None:
+            return event.model_copy(
+                update={"part": self._part(part, (event.output_index, event.content_index), done, scan)}
+            )
+        if kind.startswith("response.output_item."):
+            return event.model_copy(update={"item": self._item(event.item, event.output_index, done, scan)})
+        if (response := getattr(event, "response", None)) is not None:
+            return event.model_copy(update={"response": self.rewrite(response, done, scan)})
+        return event
+
+    def settled(self, done: Mapping[Key, Done]) -> bool:
+        return False  # read to the end: later events still carry ids, usage and the final snapshot
+
+    def closing(self, templates: Mapping[Key, Any], done: Mapping[Key, Done], markers: set[Hashable]) -> list[Any]:
+        return []
+
+    def number(self, item: Any, position: int) -> Any:
+        if "sequence_number" in type(item).model_fields:
+            return item.model_copy(update={"sequence_number": position})
+        return item
