@@ -21,7 +21,7 @@ from firewall.policy.policy import Policy
 from firewall.scanner import Scanner
 from firewall.signals import NearDuplicates, PromptCheck, Signal, corpus_prefix, degenerate_output, divergence
 from firewall.streaming import StreamScanner
-from firewall.watch import RulesWatcher
+from firewall.watch import CHANNEL, Notice, NoticeListener, RulesWatcher
 
 Listener = Callable[[Event], object]
 
@@ -62,6 +62,7 @@ class Firewall:
         self._reload_lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._watcher: RulesWatcher | None = None
+        self._notices: NoticeListener | None = None
         self.last_reload_error: RuleError | None = None
         """Why the latest reload was refused (None once one succeeds)."""
         self._floods = NearDuplicates()
@@ -69,7 +70,7 @@ class Firewall:
         if events is None:
             events = policy.events or False
         sink = sink_from_uri(events) if isinstance(events, str) else events
-        self._writer = EventWriter(sink) if sink else None
+        self._writer = EventWriter(sink, rules_version=lambda: self.rules_version) if sink else None
 
     @classmethod
     def from_rules(cls, folder: str | Path = "rules", *, watch: bool = False, **kwargs: Any) -> Firewall:
@@ -274,31 +275,40 @@ class Firewall:
 
     # -- rules ------------------------------------------------------------------------------------
 
-    def reload(self) -> bool:
-        """Re-read the rules folder; swap to the new policy, or keep the old one and report why."""
+    def reload(self, *, notice: Notice | None = None) -> bool:
+        """Re-read the rules folder; swap to the new policy, or keep the old one and report why.
+
+        A reload on a fleet `notice` is always reported (rules_reloaded even when unchanged), so
+        every instance answers the notice in the events."""
         with self._reload_lock:
             folder = self._active.policy.folder
             try:
                 policy = load_policy(folder)
             except RuleError as exc:
                 self.last_reload_error = exc
-                self._publish(Event(kind="rules_rejected", rules_version=self.rules_version, message=str(exc)))
+                self._publish(Event(kind="rules_rejected", rules_version=self.rules_version, message=_capped(exc)))
                 return False
             self.last_reload_error = None
-            if policy.version == self.rules_version:
-                return True
             previous = self.rules_version
-            self._active = _Active(policy, Scanner(policy, key=self._key))
-            self._publish(
-                Event(kind="rules_reloaded", rules_version=policy.version, message=f"{previous} -> {policy.version}")
-            )
+            if policy.version != previous:
+                self._active = _Active(policy, Scanner(policy, key=self._key))
+            elif notice is None:
+                return True
+            message = notice.describe(previous, policy.version) if notice else f"{previous} -> {policy.version}"
+            self._publish(Event(kind="rules_reloaded", rules_version=policy.version, message=message))
             return True
 
-    def watch(self, interval: float | None = None) -> None:
-        """Reload whenever a rule file changes (a polling thread; `close()` stops it)."""
+    def watch(self, interval: float | None = None, *, notices: str | None = None, channel: str | None = None) -> None:
+        """Reload whenever a rule file changes (a polling thread) and, in a fleet, whenever a notice
+        arrives on Redis pub/sub: the policy's `fleet:` block, or `notices` (a Redis URL) and
+        `channel` here. `close()` stops both."""
+        policy = self._active.policy
         if self._watcher is None:
-            policy = self._active.policy
             self._watcher = RulesWatcher(policy.folder, self.reload, interval or policy.watch_seconds)
+        url = notices or (policy.fleet.notices if policy.fleet else None)
+        if url and self._notices is None:
+            channel = channel or (policy.fleet.channel if policy.fleet else CHANNEL)
+            self._notices = NoticeListener(url, channel, lambda notice: self.reload(notice=notice))
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -321,6 +331,9 @@ class Firewall:
 
     def close(self) -> None:
         """Stop watching, write pending events and close the sink."""
+        if self._notices:
+            self._notices.stop()
+            self._notices = None
         if self._watcher:
             self._watcher.stop()
             self._watcher = None
@@ -388,6 +401,13 @@ def _quota(policy: Policy) -> Any:
     from firewall.quota import Quota
 
     return Quota(policy.quotas)
+
+
+def _capped(error: RuleError, most: int = 20) -> str:
+    """The loader's error text for a rules_rejected event, at most `most` problems of it."""
+    lines = [str(p) for p in error.problems]
+    more = f"\n... and {len(lines) - most} more problems" if len(lines) > most else ""
+    return "\n".join(lines[:most]) + more
 
 
 def count_tokens(text: str) -> int:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from firewall.errors import ConfigError
 from firewall.events.event import Event
+from firewall.events.redis_stream import RedisStreamSink
 
 SCHEMA_VERSION = "1"
 
@@ -122,6 +123,8 @@ class JsonlSink:
 SINKS: dict[str, Callable[[str], Sink]] = {
     "sqlite": SQLiteSink.from_uri,
     "jsonl": JsonlSink.from_uri,
+    "redis": RedisStreamSink.from_uri,  # Redis Streams, for a fleet: see firewall/events/redis_stream.py
+    "rediss": RedisStreamSink.from_uri,
 }
 
 

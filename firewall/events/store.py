@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from firewall.errors import ConfigError
 from firewall.events.event import Event
+from firewall.events.redis_stream import RedisStreamReader
 from firewall.events.sinks import _path, connect
 
 
@@ -75,7 +76,11 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-READERS: dict[str, Callable[[str], Reader]] = {"sqlite": EventStore.from_uri}
+READERS: dict[str, Callable[[str], Reader]] = {
+    "sqlite": EventStore.from_uri,
+    "redis": RedisStreamReader.from_uri,  # a fleet's events: see firewall/events/redis_stream.py
+    "rediss": RedisStreamReader.from_uri,
+}
 
 
 def open_reader(uri: str) -> Reader:
