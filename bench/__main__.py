@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "pii": _lazy("bench.pii"),
     "corpus": _lazy("bench.corpus"),
     "quota": _lazy("bench.quota"),
+    "tui": _lazy("bench.tui"),
 }
 
 
