@@ -213,9 +213,11 @@ def demo(rules_dir: Path, events: str | None, samples: Path, speed: float, headl
 def _add_subcommands() -> None:
     from firewall.cli_canary import canary
     from firewall.cli_corpus import corpus
+    from firewall.cli_fleet import register  # rules notify, fleet status
 
     main.add_command(canary)
     main.add_command(corpus)
+    register(main)
 
 
 _add_subcommands()
