@@ -79,10 +79,10 @@ def _yaml(text: str = "") -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
-    indent, offset = 2, 2
+    indent, offset = 4, 2
     if text:
         _, guessed, block_offset = load_yaml_guess_indent(text)
-        indent, offset = guessed or 2, block_offset if block_offset is not None else 2
+        indent, offset = guessed or indent, block_offset if block_offset is not None else offset
     yaml.indent(mapping=2, sequence=indent, offset=offset)
     return yaml
 

@@ -39,7 +39,7 @@ class ReplayScreen(Screen[None]):
     ReplayScreen ProgressBar { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("enter", "start", "start"),
+        Binding("s", "start", "start"),
         Binding("plus,equals_sign", "speed(1)", "faster"),
         Binding("minus", "speed(-1)", "slower"),
         Binding("x", "stop", "stop"),
@@ -81,7 +81,7 @@ class ReplayScreen(Screen[None]):
 
     def _info(self, note: str = "") -> None:
         speed = SPEEDS[self.speed_index]
-        text = Text("Select files (space), speed +/-, enter starts, x stops.\n", style="dim")
+        text = Text("Select files (space), speed +/-, s starts, x stops.\n", style="dim")
         text.append(f"speed: {'max' if speed == 0 else f'{speed:g}× (≈{50 * speed:g} chunks/s)'}\n", style="bold")
         text.append(f"into: {printable(self.fw_app.events_uri)}\nrules: {self.fw_app.rules_dir}\n")
         if self.exit_code is not None:
@@ -119,11 +119,12 @@ class ReplayScreen(Screen[None]):
     def _replay(self, files: list[str]) -> None:
         command = [sys.executable, "-m", "firewall", "replay", "--json", "--speed", str(SPEEDS[self.speed_index]),
                    "--events", self.fw_app.events_uri, "--rules", str(self.fw_app.rules_dir), *files]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.app.call_from_thread(self._result, json.loads(line))
-        code = self.process.wait()
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+            self.process = process
+            assert process.stdout is not None
+            for line in process.stdout:
+                self.app.call_from_thread(self._result, json.loads(line))
+            code = process.wait()
         self.app.call_from_thread(self._finished, code)
 
     def _result(self, result: dict[str, Any]) -> None:

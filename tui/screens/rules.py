@@ -163,6 +163,10 @@ class RulesScreen(Screen[None]):
 
     def show_pending(self) -> None:
         ruleset = self.fw_app.ruleset
+        if self.fw_app.read_only:
+            self.query_one("#pending", Static).update(Text("read-only console: rules can be browsed, not changed",
+                                                           style="dim"))
+            return
         if not ruleset.pending:
             self.query_one("#pending", Static).update(Text(
                 "No pending changes. space on/off · a action · +/- threshold · n regex/keyword rule · "

@@ -1,0 +1,74 @@
+"""The live view's data: rows from events, the filter language, the ring and its filtered view."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.conftest import finding, redacted, verdict
+from tui.rows import FilterError, Row, Traffic, parse_filter, printable
+
+
+def rows(*events):  # type: ignore[no-untyped-def]
+    return [Row.from_event(e.__class__(**{**e.__dict__, "id": i + 1})) for i, e in enumerate(events)]
+
+
+def test_row_shows_fail_status_as_the_action_and_counts_shadow_hits_apart() -> None:
+    failed, shadowed = rows(
+        verdict(1, action="block", status="fail_closed"),
+        verdict(2, findings=(finding("ORDER", 0, 4, shadow=True, rule="order-numbers"),)),
+    )
+    assert failed.action == "fail-closed"
+    assert shadowed.labels == () and shadowed.shadow == ("order-numbers",)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("action:redact", [2]),
+        ("!action:redact", [1, 3]),
+        ("label:EMAIL", [2]),
+        ("principal:client-3", [3]),
+        ("action:fail", [1]),  # prefix: fail-open and fail-closed
+        ("number 3", [3]),  # free words search the preview and principal
+        ("rule:email action:redact", [2]),
+        ("", [1, 2, 3]),
+    ],
+)
+def test_filter_tokens_are_anded_prefix_matched_and_negatable(query: str, expected: list[int]) -> None:
+    view = rows(verdict(1, action="block", status="fail_open"), redacted(2), verdict(3))
+    match = parse_filter(query)
+    assert [r.id for r in view if match(r)] == expected
+
+
+def test_unknown_field_is_an_error_not_a_silent_free_text() -> None:
+    with pytest.raises(FilterError, match="unknown field 'colour'"):
+        parse_filter("colour:red")
+    assert parse_filter("https://example.org")  # a URL is free text
+
+
+def test_ring_evicts_oldest_and_reports_how_many_left_the_view() -> None:
+    traffic = Traffic(size=5)
+    traffic.set_filter("action:redact")
+    first = rows(*(redacted(i) if i % 2 else verdict(i) for i in range(8)))
+    assert traffic.add(first[:5]) == 0
+    assert [r.id for r in traffic.view] == [2, 4]
+    evicted = traffic.add(first[5:])  # ids 1..3 leave the ring
+    assert evicted == 1
+    assert [r.id for r in traffic.view] == [4, 6, 8]
+    assert traffic.total == 8 and traffic.actions["redact"] == 4
+
+
+def test_bad_filter_keeps_the_old_one() -> None:
+    traffic = Traffic()
+    traffic.add(rows(redacted(1), verdict(2)))
+    traffic.set_filter("action:allow")
+    with pytest.raises(FilterError):
+        traffic.set_filter("nope:x")
+    assert traffic.query == "action:allow" and [r.id for r in traffic.view] == [2]
+
+
+def test_printable_replaces_controls_and_format_chars_one_for_one() -> None:
+    hostile = "a\x1b[31mb\u202ec\u200dd\ne"
+    shown = printable(hostile, keep="\n")
+    assert len(shown) == len(hostile)
+    assert "\x1b" not in shown and "\u202e" not in shown and "\u200d" not in shown and "\n" in shown
