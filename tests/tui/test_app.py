@@ -206,7 +206,7 @@ async def test_invalid_regex_shows_the_loaders_message_and_nothing_is_staged(
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("2", "n")
         assert isinstance(app.screen, NewRuleScreen)
-        await pilot.click("#rule-id")
+        app.screen.query_one("#rule-id").focus()
         await pilot.press(*"ticket", "tab", *"TICKET", "tab", *r"(\d{6}", "tab", *"TCK-123456")
         verdict_box = app.screen.query_one("#verdict", Static)
         await wait_until(pilot, lambda: "missing )" in str(verdict_box.render()))  # after the debounced checks
@@ -215,7 +215,7 @@ async def test_invalid_regex_shows_the_loaders_message_and_nothing_is_staged(
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, NewRuleScreen) and not app.ruleset.pending
 
-        await pilot.click("#label")
+        app.screen.query_one("#label").focus()
         await pilot.press("end", *"lower")  # the loader's message quotes "[A-Z]": shown verbatim, not as markup
         await wait_until(pilot, lambda: "[A-Z][A-Z0-9_]" in screen_text(app))
     assert sorted((p.name, p.read_bytes()) for p in rules_dir.rglob("*.yaml")) == before
@@ -227,7 +227,7 @@ async def test_new_rule_staged_validated_and_saved_from_the_rules_mode(
     app = make_app(store, rules_dir, tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.press("2", "n")
-        await pilot.click("#rule-id")
+        app.screen.query_one("#rule-id").focus()
         await pilot.press(*"ticket", "tab", *"TICKET", "tab", *r"TCK-\d{6}", "tab", *"see TCK-123456")
         await wait_until(pilot, lambda: "accepts" in str(app.screen.query_one("#verdict", Static).render()))
         await pilot.press("ctrl+s")
