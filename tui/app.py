@@ -8,10 +8,13 @@ replays run `outguard` subprocesses.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from firewall.events.event import Event
 from firewall.events.store import Reader, open_reader
@@ -19,7 +22,7 @@ from tui.feed import Feed
 from tui.rows import Traffic
 from tui.ruleset import RuleSet
 from tui.screens.live import LiveScreen
-from tui.screens.modals import HelpScreen
+from tui.screens.modals import FleetScreen, HelpScreen
 from tui.screens.quotas import QuotasScreen
 from tui.screens.replay import ReplayScreen
 from tui.screens.rules import RulesScreen
@@ -38,6 +41,7 @@ class OutguardApp(App[None]):
         Binding("3", "switch_mode('quotas')", "quotas", show=False),
         Binding("4", "switch_mode('replay')", "replay", show=False),
         Binding("question_mark", "help", "help"),
+        Binding("f", "fleet", "fleet", show=False),
         Binding("colon", "command_palette", "commands", show=False),
         Binding("q", "quit", "quit"),
     ]
@@ -99,6 +103,36 @@ class OutguardApp(App[None]):
         """The console wrote rules `version`: wait for a firewall to report it."""
         self.awaiting_version = version
         self.traffic.rejected.clear()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, title, help_text in (
+            ("live", "Live traffic", "Mode 1: follow, filter and inspect events"),
+            ("rules", "Rules", "Mode 2: detectors and rules; edit, try and save"),
+            ("quotas", "Quotas", "Mode 3: usage per principal, who is throttled"),
+            ("replay", "Replay samples", "Mode 4: replay sample transcripts into the store"),
+        ):
+            yield SystemCommand(title, help_text, partial(self.switch_mode, mode))
+        yield SystemCommand("Fleet: instances and rules versions", "Which instance runs which rules (f)",
+                            self.action_fleet)
+        for title, query in (
+            ("Show blocked responses", "action:block"),
+            ("Show detector failures (fail-open / fail-closed)", "action:fail"),
+            ("Show shadow hits (would have acted)", "shadow:"),
+            ("Show rules changes", "kind:rules"),
+            ("Clear filters", ""),
+        ):
+            yield SystemCommand(title, f"Live filter: {query or '(none)'}", partial(self.show_live, query))
+
+    def show_live(self, query: str) -> None:
+        """Switch to Live with `query` as the filter."""
+        self.switch_mode("live")
+        if self.live is not None:
+            self.live.set_query(query)
+
+    def action_fleet(self) -> None:
+        if not isinstance(self.screen, FleetScreen):
+            self.push_screen(FleetScreen(self.traffic))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -347,3 +347,48 @@ async def test_replay_screen_runs_samples_into_the_store(store: Store, rules_dir
         count = len(screen.results)  # type: ignore[attr-defined]
         assert count == screen.counts[str(SAMPLES / "transcripts" / "canaries.jsonl")]  # type: ignore[attr-defined]
         await wait_until(pilot, lambda: sum(r.source == "replay" for r in app.traffic.ring) == count)
+
+
+async def test_fleet_view_shows_each_instances_rules_version_and_refusals(
+    store: Store, rules_dir: Path, tmp_path: Path
+) -> None:
+    now = time.time()
+    store[1]([
+        verdict(1, instance="web-1:11", version="aaaa1111", ts=now),
+        verdict(2, instance="web-2:22", version="bbbb2222", ts=now),
+        Event(kind="rules_rejected", ts=now, instance="web-2:22", rules_version="bbbb2222",
+              message="rules/packs/pii.yaml:3: invalid YAML"),
+    ])
+    app = make_app(store, rules_dir, tmp_path)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await wait_until(pilot, lambda: app.traffic.total == 3)
+        status = app.screen.query_one("#status", Static)
+        await wait_until(pilot, lambda: "vaaaa111×1 vbbbb222×1" in str(status.render()))
+        assert "rejected" in str(status.render())
+        await pilot.press("f")
+        table = app.screen.query_one("#instances", DataTable)
+        rows = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        assert rows["web-1:11"][1] == "aaaa1111" and rows["web-1:11"][3] == "active"
+        assert rows["web-2:22"][3].startswith("✗ refused") and "pii.yaml:3" in rows["web-2:22"][3]
+
+
+async def test_palette_commands_filter_live(store: Store, rules_dir: Path, tmp_path: Path) -> None:
+    store[1]([verdict(1, action="block"), verdict(2)])
+    app = make_app(store, rules_dir, tmp_path)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await wait_until(pilot, lambda: app.traffic.total == 2)
+        await pilot.press("2", "colon")
+        await pilot.press(*"Show blocked")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.current_mode == "live" and app.traffic.query == "action:block")
+        assert [r.id for r in app.screen.query_one(EventTable).rows] == [1]
+
+
+async def test_open_on_an_event_id(store: Store, rules_dir: Path, tmp_path: Path) -> None:
+    store[1]([verdict(1), redacted(2)])
+    app = make_app(store, rules_dir, tmp_path, open_event=2)
+    async with app.run_test(size=(140, 36)) as pilot:
+        pane = app.screen.query_one(DetailPane)
+        await wait_until(pilot, lambda: pane.event is not None)
+        assert pane.event.id == 2 and app.screen.has_class("-detail")  # type: ignore[union-attr]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.rows import printable
+from tui.rows import Traffic, printable
 from tui.ruleset import ConflictError, InvalidChanges, RuleSet
 
 MODAL_CSS = """
@@ -49,6 +51,38 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(lines, id="help-keys")
             yield Footer()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
+
+
+class FleetScreen(ModalScreen[None]):
+    """Every firewall instance seen in the store: the rules version it runs, when it last reported,
+    and its last refused rules change, if any (the instance keeps its last good rules)."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="FleetScreen") + "FleetScreen DataTable { height: auto; max-height: 24; }"
+    BINDINGS = [Binding("escape,q,f", "dismiss", "close")]
+
+    def __init__(self, traffic: Traffic) -> None:
+        super().__init__()
+        self.traffic = traffic
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Fleet: instances and the rules they run"), classes="title")
+            yield DataTable(id="instances", cursor_type="row")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("instance", "rules version", "last event", "state")
+        active = self.traffic.versions()
+        for instance, (version, ts) in sorted(self.traffic.instances.items(), key=lambda kv: -kv[1][1]):
+            rejected = self.traffic.rejected.get(instance)
+            state = Text(f"✗ refused a change: {printable(rejected)}", style="bold red") if rejected else (
+                Text("active") if instance in active else Text("quiet", style="dim"))
+            table.add_row(Text(printable(instance)), Text(version), Text(time.strftime("%H:%M:%S", time.localtime(ts))),
+                          state)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
