@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from firewall.events.redis_stream import redact
 from tui.rows import printable
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def status_text(app: OutguardApp) -> Text:
         text.append("│ " if mode == "live" else " ")
         text.append(name, style="reverse bold" if app.current_mode == mode else "")
     text.append(" │ ")
-    text.append(printable(app.events_uri))
+    text.append(printable(redact(app.events_uri)))
     if app.feed.error:
         text.append(" ✗ disconnected", style="bold red")
     else:
