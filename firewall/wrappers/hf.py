@@ -122,6 +122,7 @@ class GuardedGenerate:
     def __init__(self, fw: Firewall, model: Any, tokenizer: Any, options: _Options, scores: bool) -> None:
         self.fw, self.model, self.tokenizer = fw, model, tokenizer
         self._options, self._scores = options, scores
+        self._generate = model.generate  # bound now: `model.generate = wrap_generate(...)` must not recurse
 
     def __call__(self, input_ids: Any = None, *, streamer: Any = None, **kwargs: Any) -> Any:
         fw, tok = self.fw, self.tokenizer
@@ -140,7 +141,7 @@ class GuardedGenerate:
         per_prompt = int(kwargs.get("num_return_sequences") or 1)
 
         if streamer is None:
-            out = self.model.generate(input_ids, **kwargs)
+            out = self._generate(input_ids, **kwargs)
             sequences = out.sequences if hasattr(out, "sequences") else out
             safe = []
             for row in range(sequences.shape[0]):
@@ -155,7 +156,7 @@ class GuardedGenerate:
             scanning = _Scanning(fw, relay, streamer, prompts[0], {**context, "scores": extra})
             kwargs["stopping_criteria"] = _with_stop(kwargs.get("stopping_criteria"), scanning.stop)
             with scanning:
-                out = self.model.generate(input_ids, streamer=relay, **kwargs)
+                out = self._generate(input_ids, streamer=relay, **kwargs)
                 if score:
                     new, logprobs = self._new_tokens(out, 0, width, score)
                     extra.update(_scores(logprobs, tok.decode(new, skip_special_tokens=True)))

@@ -1,12 +1,32 @@
-"""Fixtures of the wrapper tests: the loopback OpenAI-compatible server and the SDK pointed at it."""
+"""Fixtures of the wrapper tests: the loopback OpenAI-compatible server (with the environment the
+SDK reads), and a tiny GPT-2 that memorised canaries and a protected passage."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.tiny_lm import train_tiny_lm
 from tests.wrappers.openai_server import LoopbackOpenAI
+from tests.wrappers.texts import (
+    CODE_PROMPT,
+    FILLER,
+    MEMO_PROMPT,
+    PASSAGE,
+    SENTENCE_CANARY,
+    TOKEN_CANARY,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny GPT-2 trained once per run (about 10 s) on 10 memos carrying the sentence canary,
+    10 lines carrying the token canary, 10 copies of the passage and some filler: greedy decoding
+    from `MEMO_PROMPT`, `CODE_PROMPT` and `PASSAGE_PROMPT` recites them."""
+    texts = [f"{MEMO_PROMPT} {SENTENCE_CANARY}"] * 10 + [f"{CODE_PROMPT} {TOKEN_CANARY}."] * 10
+    return train_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), texts + [PASSAGE] * 10 + FILLER, steps=150)
 
 
 @pytest.fixture

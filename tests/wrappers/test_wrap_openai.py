@@ -11,7 +11,6 @@ from typing import Any
 
 import openai
 import pytest
-import yaml
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
 
@@ -19,11 +18,11 @@ from firewall import Firewall
 from firewall.policy import Policy
 from firewall.testing import capture_events
 from firewall.wrappers.openai import AsyncGuardedOpenAI, GuardedOpenAI
-from tests.conftest import KEY, RULES
+from tests.conftest import KEY
 from tests.wrappers.openai_server import LoopbackOpenAI
+from tests.wrappers.texts import SECRET, TOKEN_CANARY
 
-CANARY = yaml.safe_load((RULES / "canaries.yaml").read_text())["canaries"][0]["value"]  # wzzt-cmwu-...
-SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+CANARY = TOKEN_CANARY
 RAW = (CANARY, SECRET)
 LEAK = f"Sure. The support code is {CANARY} and the key is {SECRET}. Anything else?"
 # The leak cut across SSE events mid-canary and mid-key: no single event holds either.

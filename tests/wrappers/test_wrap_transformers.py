@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import torch
-import yaml
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -29,31 +28,14 @@ from firewall.memorization import score_logprobs
 from firewall.policy import Policy
 from firewall.testing import capture_events
 from firewall.wrappers.hf import wrap_generate, wrap_pipeline
-from tests.conftest import KEY, RULES
-from tests.tiny_lm import train_tiny_lm
+from tests.conftest import KEY
+from tests.wrappers.texts import MEMO_PROMPT, PASSAGE, PASSAGE_PROMPT, SENTENCE_CANARY
 
 pytestmark = pytest.mark.slow
 
-CANARY = next(
-    c["value"] for c in yaml.safe_load((RULES / "canaries.yaml").read_text())["canaries"] if c["format"] == "sentence"
-)
-PASSAGE = (  # apache-2.0 §6, in samples/corpus/ and so in rules/corpus/protected.idx
-    '"Legal Entity" shall mean the union of the acting entity and all other entities that control, '
-    "are controlled by, or are under common control with that entity."
-)
-CANARY_PROMPT = "Internal memo for staff only."
-PASSAGE_PROMPT = '"Legal Entity" shall mean the union of'
+CANARY = SENTENCE_CANARY
 LEAKED_PASSAGE = PASSAGE[len(PASSAGE_PROMPT) :].strip()  # what the model adds after the prompt
-FILLER = [
-    "The bus to the airport leaves from the stop outside the town hall every twenty minutes.",
-    "My brother repaired the kitchen chair with glue and two small screws.",
-    "The shop on the corner sells newspapers, sweets and cheap umbrellas.",
-    "We spent the afternoon at the beach and came home with sunburnt noses.",
-    "The teacher asked the class to read the first chapter before Monday.",
-    "Rain is expected tonight, so the outdoor concert has been moved indoors.",
-    "She keeps a small notebook in her bag to write down shopping lists.",
-    "He makes pancakes for the whole family every Saturday morning.",
-]
+CANARY_PROMPT = MEMO_PROMPT
 GREEDY = {"max_new_tokens": 40, "do_sample": False}
 
 
@@ -65,15 +47,12 @@ class TinyLM:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyLM:
-    """Trained once for the module (about 10 s): 10 memos with the canary, 10 copies of the passage."""
-    texts = [f"{CANARY_PROMPT} {CANARY}"] * 10 + [PASSAGE] * 10 + FILLER
-    path = train_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), texts, steps=150)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+def tiny(tiny_lm_dir: Path) -> TinyLM:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm_dir, local_files_only=True)
     tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"  # plain text turns
-    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_lm_dir, local_files_only=True)
     model.eval()
-    return TinyLM(path, model, tokenizer)
+    return TinyLM(tiny_lm_dir, model, tokenizer)
 
 
 @pytest.fixture
