@@ -312,7 +312,7 @@ class Quota:
         self.policy = (
             policy if isinstance(policy, QuotaPolicy) else QuotaPolicy.from_settings(policy)
         )
-        self._storage = self._open(self.policy.storage, SYNC_STRATEGIES)
+        self._storage = self._open(self.policy.storage, SYNC_STRATEGIES, **_redis_options(self.policy.storage))
 
     def check_request(self, principal: str, model: str | None = None) -> QuotaDecision:
         """Count one request; raise QuotaExceeded on a limit, throttle, block or spent tokens."""
@@ -385,7 +385,7 @@ class Quota:
             # redis-py's default async pool raises MaxConnectionsError past 100 concurrent commands;
             # a blocking pool makes the 101st wait for a connection instead.
             self._apool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.policy.storage, max_connections=100
+                self.policy.storage, max_connections=100, **_redis_options(self.policy.storage, face="async")
             )
             options["connection_pool"] = self._apool
         return self._open(f"async+{self.policy.storage}", ASYNC_STRATEGIES, **options)
@@ -430,6 +430,29 @@ class Quota:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+REDIS_TIMEOUT = 1.0
+"""Seconds a quota check waits on Redis (connect, and each reply) unless the storage URI says
+otherwise (`?socket_timeout=0.5&socket_connect_timeout=0.5`). A check is on the request path: a
+hung Redis must fail it (FirewallError) within seconds, not hold the request forever, which is what
+redis-py does without a timeout."""
+
+
+def _redis_options(uri: str, face: Literal["sync", "async"] = "sync") -> dict[str, Any]:
+    """Timeouts and one quick retry (redis-py's default is 10) for Redis storages."""
+    if urlsplit(uri).scheme not in ("redis", "rediss", "redis+unix"):
+        return {}
+    if face == "async":
+        from redis.asyncio.retry import Retry
+    else:
+        from redis.retry import Retry  # type: ignore[assignment]
+    from redis.backoff import ExponentialWithJitterBackoff
+
+    return {
+        "socket_timeout": REDIS_TIMEOUT,
+        "socket_connect_timeout": REDIS_TIMEOUT,
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), 1),
+    }
 
 
 def _enforce(decision: QuotaDecision) -> QuotaDecision:

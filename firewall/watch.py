@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from firewall.errors import FirewallError
 from firewall.policy.loader import rule_files
@@ -159,9 +160,10 @@ class NoticeListener:
         retry, failing = 0.25, False
         while not self._stop.is_set():
             client = self._address.client()
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 pubsub.subscribe(self.channel)
+                self._confirm(pubsub)
                 self.subscribed.set()
                 if failing:
                     log.warning("rules notices: subscribed again to %s on %s", self.channel, redact(self.url))
@@ -169,10 +171,10 @@ class NoticeListener:
                 self._deliver(Notice(subscribed=True))
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=self._poll)
-                    if message is None:
+                    if message is None or message["type"] != "message":
                         continue
                     while (more := pubsub.get_message(timeout=0)) is not None:
-                        message = more  # a burst of notices is one reload
+                        message = more if more["type"] == "message" else message  # a burst is one reload
                     self._deliver(Notice.parse(message["data"]))
             except redis.RedisError as exc:
                 self.subscribed.clear()
@@ -189,6 +191,18 @@ class NoticeListener:
                     pubsub.close()
                 client.close()
         self.subscribed.clear()
+
+    def _confirm(self, pubsub: Any, within: float = 5.0) -> None:
+        """Wait for Redis to confirm the subscription: a connection that was accepted and then cut
+        must not count as subscribed (nor trigger the reload that goes with subscribing)."""
+        import redis
+
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and not self._stop.is_set():
+            message = pubsub.get_message(timeout=0.2)
+            if message is not None and message["type"] == "subscribe":
+                return
+        raise redis.TimeoutError("no confirmation of the subscription")
 
     def _deliver(self, notice: Notice) -> None:
         try:
