@@ -188,6 +188,8 @@ class _Proxy:
         self._inner = inner
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_inner":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         if name in self._blocked or (self._blocked.get("*") and not name.startswith("__")):
             reason = self._blocked.get(name) or self._blocked["*"]
             raise AttributeError(

@@ -24,6 +24,10 @@ CREATED = 1_700_000_000
 class Reply:
     choices: list[list[str]] | None
     pieces: list[str]
+    finish_with_text: bool = False
+    """Stream the finish reason in the chunk with the last text (as llama.cpp and vLLM may)."""
+    tool_call: bool = False
+    """Stream a tool-call delta between the texts (chat)."""
 
 
 class LoopbackOpenAI:
@@ -43,8 +47,8 @@ class LoopbackOpenAI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def script(self, *pieces: str, choices: list[list[str]] | None = None) -> None:
-        self.replies.append(Reply(choices, list(pieces)))
+    def script(self, *pieces: str, choices: list[list[str]] | None = None, **shape: bool) -> None:
+        self.replies.append(Reply(choices, list(pieces), **shape))
 
     def __enter__(self) -> LoopbackOpenAI:
         self._thread.start()
@@ -55,9 +59,11 @@ class LoopbackOpenAI:
         self._server.server_close()
         self._thread.join()
 
-    def next_reply(self, n: int) -> list[list[str]]:
+    def next_reply(self, n: int) -> Reply:
         reply = self.replies.popleft() if self.replies else Reply(None, ["Hello from the loopback model."])
-        return reply.choices or [reply.pieces] * n
+        return (
+            reply if reply.choices else Reply([reply.pieces] * n, reply.pieces, reply.finish_with_text, reply.tool_call)
+        )
 
 
 def _handler(server: LoopbackOpenAI) -> type[BaseHTTPRequestHandler]:
@@ -68,9 +74,10 @@ def _handler(server: LoopbackOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             server.requests.append((self.path, body))
-            choices = server.next_reply(int(body.get("n") or 1))
+            reply = server.next_reply(int(body.get("n") or 1))
+            choices = reply.choices or []
             if self.path.endswith("/chat/completions"):
-                events = _chat_stream(body, choices) if body.get("stream") else None
+                events = _chat_stream(body, reply) if body.get("stream") else None
                 whole = None if events else _chat(body, choices)
             elif self.path.endswith("/responses"):
                 events = _responses_stream(body, choices[0]) if body.get("stream") else None
@@ -149,7 +156,8 @@ def _chunk(body: dict[str, Any], choices: list[dict[str, Any]], **extra: Any) ->
     return None, {**chunk, "choices": choices, **extra}
 
 
-def _chat_stream(body: dict[str, Any], choices: list[list[str]]) -> list[tuple[str | None, Any]]:
+def _chat_stream(body: dict[str, Any], reply: Reply) -> list[tuple[str | None, Any]]:
+    choices = reply.choices or []
     events = [
         _chunk(body, [{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         for i in range(len(choices))
@@ -158,9 +166,19 @@ def _chat_stream(body: dict[str, Any], choices: list[list[str]]) -> list[tuple[s
         for i, pieces in enumerate(choices):  # choices interleave, as real servers send them
             if j < len(pieces):
                 logprobs = {"content": _token_logprobs(pieces, body)[j : j + 1]} if body.get("logprobs") else None
-                choice = {"index": i, "delta": {"content": pieces[j]}, "finish_reason": None, "logprobs": logprobs}
-                events.append(_chunk(body, [choice]))
-    events += [_chunk(body, [{"index": i, "delta": {}, "finish_reason": "stop"}]) for i in range(len(choices))]
+                last = reply.finish_with_text and j == len(pieces) - 1
+                choice = {"index": i, "delta": {"content": pieces[j]}, "finish_reason": "stop" if last else None}
+                events.append(_chunk(body, [{**choice, "logprobs": logprobs}]))
+            if reply.tool_call and j == 0:
+                call = {
+                    "index": 0,
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": "{}"},
+                }
+                events.append(_chunk(body, [{"index": i, "delta": {"tool_calls": [call]}, "finish_reason": None}]))
+    if not reply.finish_with_text:
+        events += [_chunk(body, [{"index": i, "delta": {}, "finish_reason": "stop"}]) for i in range(len(choices))]
     if (body.get("stream_options") or {}).get("include_usage"):
         events.append(_chunk(body, [], usage=_usage()))
     return [*events, (None, "[DONE]")]

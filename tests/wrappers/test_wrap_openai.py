@@ -105,6 +105,20 @@ def test_a_leak_split_across_sse_events_is_caught(
     assert (event.labels, event.chunks, event.principal) == (["CANARY", "SECRET"], len(PIECES), "svc-a")
 
 
+def test_a_finish_in_the_last_text_chunk_and_tool_calls_keep_their_place(
+    fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
+) -> None:
+    openai_server.script(*PIECES, finish_with_text=True, tool_call=True)
+    chunks = list(guarded.chat.completions.create(model="m", messages=MESSAGES, stream=True))
+
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == fw.scan(LEAK).text
+    finishes = [i for i, c in enumerate(chunks) if c.choices[0].finish_reason]
+    assert finishes == [len(chunks) - 1]  # once, after the last text
+    calls = [c.choices[0].delta.tool_calls for c in chunks if c.choices[0].delta.tool_calls]
+    assert [call[0].function.name for call in calls] == ["lookup"]  # passed through, before the held-back text
+    assert not any(raw in visible(chunks) for raw in RAW)
+
+
 def test_stopping_early_closes_the_stream_and_releases_no_held_back_text(
     fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
 ) -> None:
