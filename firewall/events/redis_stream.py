@@ -125,8 +125,8 @@ class RedisStreamSink:
 
         pipe = self.client.pipeline(transaction=False)
         for event in events:
-            body = json.dumps(event.to_dict() | {"id": None}, ensure_ascii=False)
-            pipe.xadd(self.stream, {"v": FORMAT, "event": body}, maxlen=self.maxlen, approximate=not self.exact)
+            entry = {"v": FORMAT, "event": encode(event)}
+            pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=not self.exact)
         try:
             pipe.execute()
         except redis.RedisError as exc:
@@ -200,6 +200,15 @@ def event_id(raw: bytes | str) -> int:
 def stream_id(value: int) -> str:
     """The stream id "<ms>-<seq>" of an integer id: the inverse of `event_id`."""
     return f"{value >> SEQ_BITS}-{value & _SEQ_MAX}"
+
+
+def encode(event: Event) -> str:
+    """The entry's JSON body: `Event.to_dict()` without the id, built shallowly (dataclasses.asdict
+    deep-copies, and was two thirds of the cost of writing a batch)."""
+    body = dict(vars(event))
+    body["findings"] = [dict(vars(f)) for f in event.findings]
+    body["id"] = None
+    return json.dumps(body, ensure_ascii=False)
 
 
 def decode(raw_id: bytes | str, fields: dict[Any, Any]) -> Event:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -191,3 +192,15 @@ def test_writer_with_unreachable_redis_counts_and_never_blocks() -> None:
     assert submitting < 5  # 500 put_nowait calls; waiting on Redis would be 500 refused connections
     assert accepted.count(False) > 0  # the queue (100) filled while the writer paused after failing
     assert writer.written == 0 and writer.dropped == 500
+
+
+def test_the_entry_body_is_the_events_dict() -> None:
+    """The shallow encoder writes exactly what Event.to_dict() holds (id left out: the stream's)."""
+    from firewall.events.event import EventFinding
+    from firewall.events.redis_stream import decode, encode
+
+    finding = EventFinding("patterns", "email", "EMAIL", "redact", 3, 10, 1.0, "j*****e (7)", "abc", shadow=True)
+    event = Event(kind="verdict", principal="p", findings=(finding,), timings_ms={"patterns": 0.1}, errors=("x",), id=7)
+
+    assert json.loads(encode(event)) == json.loads(json.dumps(event.to_dict() | {"id": None}))
+    assert decode("0-9", {b"event": encode(event)}) == dataclasses.replace(event, id=9)
