@@ -4,6 +4,10 @@ The dispatch is decided once, when wrapping: async generator → astream, corout
 generator → stream, plain function → scan (or stream, if it returns an iterator of str). A string
 first argument (or `prompt=`) is checked first (quotas, extraction signals: QuotaExceeded may
 be raised before the model is called) and recorded, redacted, with the verdict.
+
+Client adapters live beside it and import their SDK only when imported themselves:
+`firewall.wrappers.openai` (`wrap_openai`: OpenAI-compatible SDK clients) and
+`firewall.wrappers.hf` (`wrap_pipeline`, `wrap_generate`: transformers).
 """
 
 from __future__ import annotations

@@ -1,0 +1,22 @@
+"""`guard` (firewall.wrappers) stays SDK-free: only the client adapters import their SDK."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SDKS = ("openai", "torch", "transformers")
+
+
+@pytest.mark.parametrize(
+    ("module", "loads"),
+    [("firewall.wrappers", []), ("firewall.wrappers.openai", ["openai"])],
+)
+def test_each_wrapper_imports_only_its_own_sdk(module: str, loads: list[str]) -> None:
+    probe = f"import sys, {module}; print(sorted(m for m in {SDKS!r} if m in sys.modules))"
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == str(loads)
