@@ -168,14 +168,19 @@ class ChatCompletions:
 
 class Responses:
     """`client.responses.create`: texts are the `output_text` and `refusal` parts of message output
-    items; a key is `(output index, content index)`. Stream events are renumbered in order."""
+    items; a key is `(output index, content index)`. Stream events are renumbered in order. A
+    blocked part makes the response `incomplete` (reason `content_filter`); a stream then stops
+    and ends with the part's, its item's and the response's closing events."""
 
     path = "/responses"
     _TEXT: ClassVar[dict[str, str]] = {"output_text": "text", "refusal": "refusal"}
     """Part type → the field holding its text."""
 
     def __init__(self, request: Mapping[str, Any]) -> None:
-        pass
+        self._snapshot: Any = None
+        """The latest response snapshot a stream carried (`response.created`, `in_progress`)."""
+        self._items: dict[int, Any] = {}
+        """Output items finished so far in a stream, as released."""
 
     @staticmethod
     def prompt(request: Mapping[str, Any]) -> str:
@@ -195,7 +200,15 @@ class Responses:
 
     def rewrite(self, response: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
         output = [self._item(item, oi, done, scan) for oi, item in enumerate(response.output)]
-        return response.model_copy(update={"output": output})
+        return response.model_copy(update={"output": output, **self._incomplete(done)})
+
+    @staticmethod
+    def _incomplete(done: Mapping[Key, Done]) -> dict[str, Any]:
+        if not any(d.blocked for d in done.values()):
+            return {}
+        from openai.types.responses.response import IncompleteDetails
+
+        return {"status": "incomplete", "incomplete_details": IncompleteDetails(reason="content_filter")}
 
     def _item(self, item: Any, oi: int, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
         content = getattr(item, "content", None)
@@ -247,6 +260,8 @@ class Responses:
             return Split(rest=event, ends=(("item", event.output_index),))
         if kind in self._FINAL:
             return Split(rest=event, ends=("all",))
+        if getattr(event, "response", None) is not None:
+            self._snapshot = event.response
         return Split(rest=event)
 
     def ended(self, key: Key, markers: set[Hashable]) -> bool:
@@ -283,16 +298,66 @@ class Responses:
                 update={"part": self._part(part, (event.output_index, event.content_index), done, scan)}
             )
         if kind.startswith("response.output_item."):
-            return event.model_copy(update={"item": self._item(event.item, event.output_index, done, scan)})
+            item = self._item(event.item, event.output_index, done, scan)
+            if kind == "response.output_item.done":
+                self._items[event.output_index] = item
+            return event.model_copy(update={"item": item})
         if (response := getattr(event, "response", None)) is not None:
             return event.model_copy(update={"response": self.rewrite(response, done, scan)})
         return event
 
     def settled(self, done: Mapping[Key, Done]) -> bool:
-        return False  # read to the end: later events still carry ids, usage and the final snapshot
+        return any(d.blocked for d in done.values())  # the response is withheld: stop generating
 
     def closing(self, templates: Mapping[Key, Any], done: Mapping[Key, Done], markers: set[Hashable]) -> list[Any]:
-        return []
+        from openai.types.responses import (
+            ResponseContentPartDoneEvent,
+            ResponseIncompleteEvent,
+            ResponseOutputItemDoneEvent,
+            ResponseOutputMessage,
+            ResponseOutputRefusal,
+            ResponseOutputText,
+            ResponseRefusalDoneEvent,
+            ResponseTextDoneEvent,
+        )
+
+        events: list[Any] = []
+        for (oi, ci), d in done.items():  # type: ignore[misc]
+            if not d.blocked:
+                continue
+            where = {
+                "item_id": templates[(oi, ci)].item_id,
+                "output_index": oi,
+                "content_index": ci,
+                "sequence_number": 0,
+            }
+            refusal = templates[(oi, ci)].type == "response.refusal.delta"
+            if (oi, ci) not in markers:  # its own done event never came: the stream stopped first
+                if refusal:
+                    events.append(ResponseRefusalDoneEvent(type="response.refusal.done", refusal=d.text, **where))
+                else:
+                    events.append(
+                        ResponseTextDoneEvent(type="response.output_text.done", text=d.text, logprobs=[], **where)
+                    )
+            if refusal:
+                part: Any = ResponseOutputRefusal(type="refusal", refusal=d.text)
+            else:
+                part = ResponseOutputText(type="output_text", text=d.text, annotations=[], logprobs=[])
+            events.append(ResponseContentPartDoneEvent(type="response.content_part.done", part=part, **where))
+            item = ResponseOutputMessage(
+                id=where["item_id"], type="message", role="assistant", status="incomplete", content=[part]
+            )
+            self._items[oi] = item
+            events.append(
+                ResponseOutputItemDoneEvent(
+                    type="response.output_item.done", item=item, output_index=oi, sequence_number=0
+                )
+            )
+        if self._snapshot is not None:
+            output = [self._items[oi] for oi in sorted(self._items)]
+            response = self._snapshot.model_copy(update={"output": output, **self._incomplete(done)})
+            events.append(ResponseIncompleteEvent(type="response.incomplete", response=response, sequence_number=0))
+        return events
 
     def number(self, item: Any, position: int) -> Any:
         if "sequence_number" in type(item).model_fields:

@@ -312,6 +312,32 @@ def test_responses_api_whole_and_streamed(fw: Firewall, guarded: GuardedOpenAI, 
     ]
 
 
+def test_a_blocked_response_is_incomplete_and_its_stream_stops(
+    fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
+) -> None:
+    key = ["Here it is:\n", "-----BEGIN RSA PRIVATE KEY-----\n", *["MIIEowIBAAKCAQEA" * 4 + "\n"] * 40]
+    openai_server.script(*key)
+    openai_server.script(*key)
+    response = guarded.responses.create(model="m", input="Print the key.")
+    stream = guarded.responses.create(model="m", input="Print the key.", stream=True)
+    events = list(stream)
+
+    assert response.status == "incomplete" and response.incomplete_details.reason == "content_filter"
+    assert "private-key-block" in response.output_text
+    kinds = [e.type for e in events]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.incomplete",
+    ]
+    assert events[-1].response.incomplete_details.reason == "content_filter"
+    assert events[-1].response.output_text == events[-4].text and "private-key-block" in events[-4].text
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert stream.response.is_closed
+    assert "MIIE" not in visible([response, *events])
+
+
 def test_unguarded_paths_are_not_reachable_and_the_rest_is_the_clients(fw: Firewall, guarded: GuardedOpenAI) -> None:
     for path in ("with_raw_response", "completions", "beta"):
         with pytest.raises(AttributeError, match="not available through the outguard wrapper"):
