@@ -17,7 +17,8 @@ What a guarded `chat.completions.create` / `responses.create` does, in order:
 3. Calls the real client with the sanitised arguments.
 4. Scans every text: each choice's `content` and `refusal` (n > 1: each choice is one scan and
    one event), each Responses `output_text` / `refusal` part. A blocked choice reads the policy's
-   refusal and gets `finish_reason="content_filter"`. Log-probs are hardened by the policy, and
+   refusal and gets `finish_reason="content_filter"`; a blocked Responses part makes the response
+   `incomplete` (reason `content_filter`). Log-probs are hardened by the policy, and
    withheld for a text the firewall changed (their tokens would spell out what it removed); when
    present, their Min-K% and zlib scores go into the event's `scores`.
 
@@ -27,8 +28,10 @@ The firewall holds back text that a later chunk could still change, so **chunk b
 differ** from the server's: the text arrives later, in fewer, larger chunks; non-text chunks
 (role, tool calls, usage) keep their order, and a choice's finish chunk (carrying its hardened
 log-probs) or a part's `*.done` event comes after its last text. Responses stream events are
-renumbered (`sequence_number`) in their new order. A blocked stream ends with the refusal; for
-chat the upstream is closed at once when every choice is blocked.
+renumbered (`sequence_number`) in their new order. A blocked stream ends with the refusal and
+stops reading (the connection is closed): chat once every choice is blocked, with
+`finish_reason="content_filter"`; Responses at the first blocked part, with the part's, its
+item's and a `response.incomplete` (reason `content_filter`) closing event.
 
 Not guarded, so not reachable through the wrapper (an `AttributeError` says so; the raw client is
 `.unguarded`): the other methods of the guarded resources (`parse`, `stream`, `retrieve`, stored
