@@ -145,7 +145,8 @@ class Proxy:
 
 
 @pytest.fixture
-def proxy() -> Iterator[Proxy]:
+def proxy(redis_db: redis.Redis) -> Iterator[Proxy]:
+    """A proxy in front of the real Redis (which must be up: the fixture fails the test if not)."""
     made = Proxy()
     yield made
     made.close()

@@ -4,7 +4,6 @@ stream (an `events_dropped` event) once Redis answers again."""
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import time
@@ -13,20 +12,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from firewall import Firewall, load_policy
+from firewall import Firewall
 from firewall.events.event import Event
 from firewall.events.store import open_reader
 from firewall.policy import Policy
 from tests.conftest import KEY, RULES
 from tests.fleet.conftest import REDIS, Proxy, wait_until
+from tests.fleet.workers import lean_policy
+
+pytestmark = pytest.mark.redis
 
 TEXT = "mail jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 
 
 @pytest.fixture(scope="module")
 def lean() -> Policy:
-    policy = load_policy(RULES)
-    return dataclasses.replace(policy, detectors=tuple(d for d in policy.detectors if d != "pii"), detector_budget_ms=60_000)
+    return lean_policy(str(RULES))
 
 
 def stream_events(stream_key: str) -> list[Event]:

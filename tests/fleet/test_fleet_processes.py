@@ -17,6 +17,8 @@ from tests.conftest import RULES
 from tests.fleet import workers
 from tests.fleet.conftest import REDIS
 
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
 SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters, as separate app servers are
 
 

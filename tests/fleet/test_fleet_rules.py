@@ -20,6 +20,8 @@ from firewall.events.store import open_reader
 from tests.conftest import ROOT
 from tests.fleet.conftest import REDIS, lean_rules, wait_until
 
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
 EXTRA_PACK = """\
 rules:
   - id: zebra

@@ -16,6 +16,8 @@ from firewall.watch import Notice, publish_notice
 from tests.conftest import KEY
 from tests.fleet.conftest import REDIS, Proxy, lean_rules, wait_until
 
+pytestmark = pytest.mark.redis
+
 EXTRA_PACK = (
     "rules:\n  - id: zebra\n    label: CONFIDENTIAL\n    terms: [Zebra Accord]\n"
     "    examples: {match: ['the Zebra Accord']}\n"

@@ -13,6 +13,8 @@ from firewall.errors import FirewallError
 from firewall.quota import REDIS_TIMEOUT, Quota
 from tests.fleet.conftest import Proxy
 
+pytestmark = pytest.mark.redis
+
 
 def outcome_within(call: Any, seconds: float = 60) -> Any:
     """Run `call` on a thread; its result or exception, or pytest.fail if it is still waiting."""

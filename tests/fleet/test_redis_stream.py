@@ -25,6 +25,8 @@ from firewall.testing import capture_events
 from tests.conftest import KEY, RULES
 from tests.fleet.conftest import REDIS
 
+pytestmark = pytest.mark.redis
+
 
 def events(count: int, start: int = 0) -> list[Event]:
     return [Event(kind="test", message=str(i)) for i in range(start, start + count)]
