@@ -57,7 +57,8 @@ def main() -> None:
 @click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also look for spans of this corpus index (repeatable).")
 @click.option("--prompt", default=None, help="The prompt the text answers (text it supplied is an echo, not a leak).")
-def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool, corpora: tuple[Path, ...], prompt: str | None) -> None:
+def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool,
+         corpora: tuple[Path, ...], prompt: str | None) -> None:
     """Scan FILE (or standard input, '-') and print what the firewall would emit."""
     text = source.read()
     with _firewall(rules_dir, events, corpora) as fw:
@@ -72,7 +73,8 @@ def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_j
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @RULES_OPTION
 @EVENTS_OPTION
-@click.option("--speed", default=0.0, show_default=True, help="Pace: 1 ≈ 50 chunks/s, 2 twice that, 0 as fast as possible.")
+@click.option("--speed", default=0.0, show_default=True,
+              help="Pace: 1 ≈ 50 chunks/s, 2 twice that, 0 as fast as possible.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per transcript instead of the table.")
 @click.option("--loop", is_flag=True, help="Start over after the last transcript, until interrupted (demo traffic).")
 @click.option("--watch", is_flag=True, help="Reload the rules folder when it changes (as a running service would).")
@@ -125,7 +127,8 @@ def _print_replay(rules_dir: Path, events: str | None, transcripts: list, speed:
         dropped = fw.events_dropped
     if not as_json:
         summary = ", ".join(f"{n} {a}" for a, n in sorted(actions.items()))
-        click.echo(f"\n{len(transcripts)} exchanges: {summary}; {failures} failed expectations; {dropped} events dropped")
+        click.echo(f"\n{len(transcripts)} exchanges: {summary}; {failures} failed expectations; "
+                   f"{dropped} events dropped")
     return failures
 
 
@@ -165,7 +168,8 @@ DEFAULT_EVENTS = "sqlite:///.outguard/events.db"
 
 @main.command()
 @RULES_OPTION
-@click.option("--events", default=None, help="Event store to watch: sqlite:///path.db (default: the policy's 'events:').")
+@click.option("--events", default=None,
+              help="Event store to watch: sqlite:///path.db or redis://host:port/db (default: the policy's 'events:').")
 @click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(path_type=Path))
 @click.option("--read-only", is_flag=True, help="Watch only: no rule edits.")
 @click.option("--event", "event_id", type=int, default=None, help="Open on this event id.")
@@ -180,7 +184,8 @@ def tui(rules_dir: Path, events: str | None, samples: Path, read_only: bool, eve
 @main.command()
 @RULES_OPTION
 @EVENTS_OPTION
-@click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--samples", default="samples/transcripts", show_default=True,
+              type=click.Path(exists=True, path_type=Path))
 @click.option("--speed", default=1.0, show_default=True, help="Replay pace (1 ≈ 50 chunks/s).")
 @click.option("--headless", is_flag=True, help="No console: replay the samples once and print the table.")
 def demo(rules_dir: Path, events: str | None, samples: Path, speed: float, headless: bool) -> None:

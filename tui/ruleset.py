@@ -125,11 +125,12 @@ class RuleSet:
         for name in ("canary", "corpus", "patterns", "pii"):
             settings = detectors.get(name) or {}
             threshold = {"pii": "score_threshold", "canary": "min_share"}.get(name)
+            own_label = {"canary": "CANARY", "corpus": "PROTECTED"}.get(name)
             items.append(Item(
                 key=f"detector:{name}", kind="detector", name=name, file=POLICY_FILE, group=name,
                 enabled=bool(settings.get("enabled", name in ("canary", "patterns"))),
                 threshold=float(settings[threshold]) if threshold and threshold in settings else None,
-                action=label_action({"canary": "CANARY", "corpus": "PROTECTED"}.get(name, "")) if name in ("canary", "corpus") else "",
+                action=label_action(own_label) if own_label else "",
             ))
         for rel, doc in sorted(docs.items()):
             for rule in (doc or {}).get("rules", []) if rel.startswith("packs/") else []:
@@ -450,7 +451,9 @@ class RuleSet:
             if on_disk != self._texts.get(rel):
                 raise ConflictError(f"{path} changed on disk since the console read it; reload (r) and redo")
 
-    def _journal(self, op: str, edits: list[str], before: dict[str, str | None], after: dict[str, str | None], **extra: Any) -> None:
+    def _journal(
+        self, op: str, edits: list[str], before: dict[str, str | None], after: dict[str, str | None], **extra: Any
+    ) -> None:
         self.journal.parent.mkdir(parents=True, exist_ok=True)
         entry = {"id": hashlib.sha256(f"{time.time_ns()}{edits}".encode()).hexdigest()[:12], "ts": time.time(),
                  "op": op, "folder": str(self.folder.resolve()), "edits": edits, "before": before, "after": after,

@@ -63,7 +63,7 @@ async def test_help_lists_the_screens_keys_and_escape_returns(store: Store, rule
 
 
 async def test_ingest_pause_and_follow(store: Store, rules_dir: Path, tmp_path: Path) -> None:
-    uri, write = store
+    _, write = store
     write([redacted(i) if i % 4 == 0 else verdict(i) for i in range(2000)])
     app = make_app(store, rules_dir, tmp_path)
     async with app.run_test(size=(140, 36)) as pilot:
@@ -89,7 +89,7 @@ async def test_ingest_pause_and_follow(store: Store, rules_dir: Path, tmp_path: 
 
 
 async def test_filter_narrows_negates_and_escape_restores(store: Store, rules_dir: Path, tmp_path: Path) -> None:
-    store[1]([redacted(i) if i % 3 == 0 else verdict(i, action="block") if i % 3 == 1 else verdict(i) for i in range(30)])
+    store[1]([redacted(i) if i % 3 == 0 else verdict(i, action="block" if i % 3 == 1 else "allow") for i in range(30)])
     app = make_app(store, rules_dir, tmp_path)
     async with app.run_test(size=(140, 36)) as pilot:
         await wait_until(pilot, lambda: app.traffic.total == 30)
@@ -129,7 +129,8 @@ async def test_inspect_highlights_each_finding_and_lists_findings_and_pipeline(
         assert findings.row_count == 2
         assert "shadow: would redact" in str(findings.get_row_at(1))
         pipeline = pane.query_one("#pipeline", DataTable)
-        assert [str(pipeline.get_row_at(i)[0]) for i in range(pipeline.row_count)] == ["canary", "patterns", "corpus", "pii"]
+        detectors = [str(pipeline.get_row_at(i)[0]) for i in range(pipeline.row_count)]
+        assert detectors == ["canary", "patterns", "corpus", "pii"]
         assert "✓ matched" in str(pipeline.get_row_at(1)[1])
         assert "what is the address?" in str(pane.query_one("#prompt", Static).render())
 
@@ -173,7 +174,7 @@ async def test_rules_mode_never_shows_raw_canary_values(store: Store, rules_dir:
 async def test_disable_the_rule_behind_a_finding_and_see_the_firewall_report_it(
     store: Store, rules_dir: Path, tmp_path: Path
 ) -> None:
-    uri, write = store
+    _, write = store
     now = time.time()
     write([redacted(1, ts=now, version="v1")])
     app = make_app(store, rules_dir, tmp_path)
@@ -255,7 +256,7 @@ async def test_read_only_console_cannot_edit(store: Store, rules_dir: Path, tmp_
 async def test_load_ten_thousand_events_catch_up_and_keys_still_answer(
     store: Store, rules_dir: Path, tmp_path: Path
 ) -> None:
-    uri, write = store
+    _, write = store
     app = make_app(store, rules_dir, tmp_path)
     async with app.run_test(size=(140, 36)) as pilot:
         await pilot.pause()
@@ -290,7 +291,8 @@ async def test_narrow_terminal_hides_columns_and_the_detail_takes_the_screen(
 def test_console_import_pulls_no_detector_libraries() -> None:
     code = ("import tui.app, sys; print(sorted(m for m in ('spacy', 'presidio_analyzer', 'transformers', 'torch')"
             " if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=True)
     assert done.stdout.strip() == "[]"
 
 

@@ -110,7 +110,8 @@ class NewRuleScreen(_Form):
         with Vertical():
             yield Static(Text("New rule (saved to rules/packs/custom.yaml)"), classes="title")
             with Horizontal():
-                yield Select([("regex", "regex"), ("keyword terms", "keyword")], value="regex", allow_blank=False, id="kind")
+                yield Select([("regex", "regex"), ("keyword terms", "keyword")], value="regex", allow_blank=False,
+                             id="kind")
                 yield Select([(a, a) for a in ACTIONS], value="redact", allow_blank=False, id="action")
             with Horizontal():
                 yield Input(placeholder="id, e.g. ticket-id", id="rule-id")
@@ -141,7 +142,8 @@ class TermScreen(_Form):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            title = "Allow term: never flagged by PII" if self.kind == "allow" else "Deny term: always flagged as an entity"
+            title = ("Allow term: never flagged by PII" if self.kind == "allow"
+                     else "Deny term: always flagged as an entity")
             yield Static(Text(title), classes="title")
             yield Input(placeholder="term, exactly as it appears", id="term")
             if self.kind == "deny":

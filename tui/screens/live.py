@@ -31,7 +31,8 @@ class LiveScreen(Screen[None]):
     LiveScreen #filter { height: 1; border: none; padding: 0 1; background: $boost; }
     LiveScreen #filter:focus { background: $accent 20%; }
     LiveScreen #columns { height: 1; text-style: bold; background: $panel; padding: 0 0; }
-    LiveScreen #badge { height: 1; dock: bottom; offset-y: -1; display: none; background: $warning; color: $background; }
+    LiveScreen #badge { height: 1; dock: bottom; offset-y: -1; display: none;
+                        background: $warning; color: $background; }
     LiveScreen #badge.-show { display: block; }
     LiveScreen #empty { height: auto; padding: 1 2; color: $text-muted; }
     LiveScreen DetailPane { display: none; }
@@ -63,8 +64,8 @@ class LiveScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
-        yield Input(placeholder="filter ▸ action:block label:EMAIL !principal:svc-x free text   (/ to edit, esc clears)",
-                    id="filter")
+        hint = "filter ▸ action:block label:EMAIL !principal:svc-x free text   (/ to edit, esc clears)"
+        yield Input(id="filter", placeholder=hint)
         yield Static(id="columns")
         yield Static(Text(EMPTY.format(uri=printable(self.fw_app.events_uri))), id="empty")
         yield EventTable(self.fw_app.traffic.view, id="events")
@@ -172,7 +173,7 @@ class LiveScreen(Screen[None]):
 
     def action_pick(self, field: str) -> None:
         traffic = self.fw_app.traffic
-        counts = traffic.counts(lambda r: (r.principal,)) if field == "principal" else traffic.counts(lambda r: r.labels)
+        counts = traffic.counts((lambda r: (r.principal,)) if field == "principal" else (lambda r: r.labels))
 
         def chosen(value: str | None) -> None:
             if value:

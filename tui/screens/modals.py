@@ -37,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lines = Text()
         seen = set()
-        for key, active in self.under.active_bindings.items():
+        for active in self.under.active_bindings.values():
             binding = active.binding
             if binding.action in seen or not binding.description:
                 continue
@@ -193,6 +193,6 @@ class ChangeScreen(ModalScreen[str | None]):
 def diff_text(diff: str) -> Text:
     text = Text()
     for line in diff.splitlines():
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim" if line.startswith("@") else ""
+        style = {"+": "green", "-": "red", "@": "dim"}.get(line[:1], "")
         text.append(printable(line) + "\n", style=style)
     return text or Text("(no changes)", style="dim")

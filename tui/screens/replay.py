@@ -130,7 +130,8 @@ class ReplayScreen(Screen[None]):
     def _result(self, result: dict[str, Any]) -> None:
         outcome = "ok" if result["ok"] else "FAIL: " + "; ".join(result["problems"])
         cells = (result["id"], str(result["principal"]), result["action"], ",".join(result["labels"]), outcome)
-        self.query_one(DataTable).add_row(*(Text(printable(c), style="" if result["ok"] else "bold red") for c in cells))
+        style = "" if result["ok"] else "bold red"
+        self.query_one(DataTable).add_row(*(Text(printable(c), style=style) for c in cells))
         self.results.append(result)
         self.query_one(ProgressBar).advance(1)
 

@@ -96,9 +96,7 @@ class RulesScreen(Screen[None]):
         self.query_one(RulesTree).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.fw_app.read_only and action in self.EDITING:
-            return False
-        return True
+        return not (self.fw_app.read_only and action in self.EDITING)
 
     # -- view --------------------------------------------------------------------------------
 

@@ -64,7 +64,10 @@ def rules_text(app: OutguardApp) -> Text:
         else:
             text.append(f"⏳ v{app.awaiting_version[:7]}", style="yellow")
     elif distinct:
-        text.append("✓" if not app.traffic.rejected else "✗ rejected", style="green" if not app.traffic.rejected else "bold red")
+        if app.traffic.rejected:
+            text.append("✗ rejected", style="bold red")
+        else:
+            text.append("✓", style="green")
     return text
 
 
