@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from firewall.events.event import Event
 from tests.conftest import ROOT, SAMPLES
@@ -394,3 +394,48 @@ async def test_open_on_an_event_id(store: Store, rules_dir: Path, tmp_path: Path
         pane = app.screen.query_one(DetailPane)
         await wait_until(pilot, lambda: pane.event is not None)
         assert pane.event.id == 2 and app.screen.has_class("-detail")  # type: ignore[union-attr]
+
+
+async def test_try_scans_a_text_under_the_rules_on_disk_and_the_pending_ones(
+    store: Store, rules_dir: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tui.screens.edit import TryScreen
+
+    settings = yaml.safe_load((rules_dir / "policy.yaml").read_text())
+    settings["detectors"]["pii"]["enabled"] = False  # two subprocess scans: keep them quick
+    (rules_dir / "policy.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    before = sorted((p.name, p.read_bytes()) for p in rules_dir.rglob("*.yaml"))
+    app = make_app(store, rules_dir, tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("2")
+        app.ruleset.toggle("rule:email")
+        await pilot.press("t")
+        assert isinstance(app.screen, TryScreen)
+        area = app.screen.query_one("TextArea")
+        area.text = "Write to jane@corp.example please."  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        now, after = app.screen.query_one("#before", Static), app.screen.query_one("#after", Static)
+        await wait_until(pilot, lambda: "·" in str(now.render()) and "·" in str(after.render()), 120)
+        assert "now: redact · EMAIL" in str(now.render()) and "[EMAIL]" in str(now.render())
+        assert "after: allow · no findings" in str(after.render())
+    assert sorted((p.name, p.read_bytes()) for p in rules_dir.rglob("*.yaml")) == before
+
+
+async def test_mint_a_canary_from_the_console(store: Store, rules_dir: Path, tmp_path: Path) -> None:
+    from tui.screens.edit import CanaryScreen
+
+    app = make_app(store, rules_dir, tmp_path)
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await pilot.press("2", "N")
+        assert isinstance(app.screen, CanaryScreen)
+        app.screen.query_one("#note", Input).value = "wiki page 7"
+        await pilot.press("ctrl+s")
+        assert [e.key.split(":")[0] for e in app.ruleset.pending] == ["canary"]
+        minted = app.ruleset.pending[0].key.split(":", 1)[1]
+        assert any(minted in n.message and "plant this value" in n.message for n in app._notifications)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: getattr(app.screen, "problems", None) == [])
+        await pilot.press("y")
+    assert minted in (rules_dir / "canaries.yaml").read_text()
