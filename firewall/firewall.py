@@ -190,6 +190,19 @@ class Firewall:
 
         return wrap_openai(self, client, **options)
 
+    def wrap_pipeline(self, pipe: Any, **options: Any) -> Any:
+        """Return `pipe` (a transformers text-generation pipeline) guarded: same call, same records;
+        streamers get only scanned text."""
+        from firewall.wrappers.hf import wrap_pipeline
+
+        return wrap_pipeline(self, pipe, **options)
+
+    def wrap_generate(self, model: Any, tokenizer: Any, **options: Any) -> Any:
+        """Return a guarded stand-in for `model.generate` (same arguments; returns the ids of the scanned text)."""
+        from firewall.wrappers.hf import wrap_generate
+
+        return wrap_generate(self, model, tokenizer, **options)
+
     def check_prompt(self, prompt: str, **context: Any) -> PromptCheck:
         """Admit a request: quotas first (raises QuotaExceeded), then extraction signals
         (divergence, protected-corpus prefixes, floods of near-duplicates), whose weights count as
@@ -267,7 +280,9 @@ class Firewall:
             self._quota.debit_tokens(principal, count_tokens(verdict.text), model)
         except QuotaExceeded as exc:
             self._refused(exc, context)
-        signals = [Signal(f.label, "in the output") for f in verdict.findings]
+        # One signal per leaked label, not per finding: a regurgitated passage is many overlapping
+        # PROTECTED findings but one offence.
+        signals = [Signal(label, "in the output") for label in sorted({f.label for f in verdict.findings})]
         if (degenerate := degenerate_output(verdict.text)) is not None:
             signals.append(degenerate)
         if weight := self._weight(s for s in signals if s.kind in self._active.policy.signals):

@@ -138,3 +138,13 @@ def test_bad_quota_settings_are_refused_with_the_file_and_line(rules_dir: Path) 
     assert any(p.path == policy_file and "quotas" in p.message for p in problems)
     line = next(i for i, row in enumerate(policy_file.read_text().splitlines(), 1) if "requests: sixty per minute" in row)
     assert any(p.line == line for p in problems)
+
+
+def test_a_leak_counts_once_per_label_however_many_findings_it_has(policy: Policy, storage: str) -> None:
+    fw = firewall(policy, storage, violations="50/10 minutes")
+    keys = " ".join(f"AKIA{n}OSFODNN7EXAMPL" + "E" for n in range(1, 4))  # three AWS key ids: three findings
+    verdict = fw.scan(f"keys {keys} and wzzt-cmwu-xx3m-e93f-ybf4", principal="dave")
+    assert sum(f.label == "SECRET" for f in verdict.findings) == 3
+    usage = {u.name.split()[0]: u.used for u in fw._quota.usage("dave")}  # type: ignore[union-attr]
+    assert usage["violations"] == policy.signals["SECRET"] + policy.signals["CANARY"]
+    fw.close()
