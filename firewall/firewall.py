@@ -267,6 +267,10 @@ class Firewall:
         weights = self._active.policy.signals
         return round(sum(weights.get(s.kind, s.weight) for s in signals))
 
+    def report_refusal(self, reason: str, **context: Any) -> None:
+        """Record a request a wrapper refused before the model ran (e.g. a scoring request)."""
+        self._publish(Event(kind="refused", action="block", rules_version=self.rules_version, message=reason, **context))
+
     def _refused(self, exc: QuotaExceeded, context: dict[str, Any]) -> None:
         self._publish(Event(kind="quota", action="block", rules_version=self.rules_version, message=str(exc), **context))
 

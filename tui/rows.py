@@ -86,6 +86,7 @@ def display_action(event: Event) -> str:
         "rules_reloaded": "rules ✓",
         "rules_rejected": "rules ✗",
         "quota": "quota",
+        "refused": "refused",
         "events_dropped": "dropped",
     }.get(event.kind, event.kind)
 

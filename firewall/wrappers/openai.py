@@ -141,6 +141,7 @@ class _Guard:
 
     def admit(self, api: API, kwargs: dict[str, Any]) -> _Call:
         if reason := refuse_scoring_requests(kwargs):
+            self.fw.report_refusal(reason, **self.options.context(kwargs))
             raise self._error(openai.BadRequestError, 400, api.path, reason, "outguard_scoring_request")
         kwargs = sanitize_request(kwargs, Hardening.from_settings(self.fw.policy.hardening))
         return _Call(api(kwargs), kwargs, api.prompt(kwargs), self.options.context(kwargs))

@@ -205,11 +205,13 @@ def test_quota_refusals_are_the_sdks_rate_limit_error(policy: Policy, openai_ser
 def test_scoring_requests_are_refused_as_bad_requests(
     fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
 ) -> None:
-    with pytest.raises(openai.BadRequestError) as refused:
+    with capture_events(fw) as events, pytest.raises(openai.BadRequestError) as refused:
         guarded.chat.completions.create(model="m", messages=MESSAGES, logprobs=True, logit_bias={"50256": 100})
 
     assert refused.value.status_code == 400 and "logit_bias" in refused.value.message
     assert openai_server.requests == []
+    assert [(e.kind, e.action, e.model) for e in events] == [("refused", "block", "m")]
+    assert "logit_bias" in (events[0].message or "")
 
 
 def test_log_probabilities_are_stripped_by_default(guarded: GuardedOpenAI, openai_server: LoopbackOpenAI) -> None:

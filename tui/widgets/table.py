@@ -27,7 +27,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 NARROW_HIDDEN = {"model", "ms", "rules"}
 ACTION_CLASS = {
     "redact": "redact", "mask": "redact", "hash": "redact", "encrypt": "redact", "flag": "flag", "block": "block",
-    "fail-open": "fail-open", "fail-closed": "block", "allow": "pass", "quota": "block",
+    "fail-open": "fail-open", "fail-closed": "block", "allow": "pass", "quota": "block", "refused": "block",
     "rules ✓": "rules", "rules ✗": "fail-open", "dropped": "fail-open",
 }
 
