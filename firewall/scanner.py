@@ -109,7 +109,9 @@ class Decisions:
         self._pending: deque[tuple[int, Segment, str]] = deque()
         self._shadow: list[tuple[Finding, ActionKind, str, str]] = []
         self._runs: list[tuple[int, int, int]] = []
-        """(input start, input end, output start) of each stretch emitted unchanged, merged."""
+        """(input start, input end, output start) of each stretch emitted unchanged, merged; kept
+        only when the policy has shadow rules (their hits are located in the output with it)."""
+        self._track = bool(scanner.policy.shadow_rules or scanner.policy.shadow_detectors)
         self.coverage = Coverage()
         """Where the chosen segments end, in input offsets."""
         self.released = 0
@@ -204,7 +206,7 @@ class Decisions:
 
     def _copied(self, start: int, end: int, out: int) -> None:
         """Input [start, end) went out unchanged at output offset `out`."""
-        if start >= end:
+        if start >= end or not self._track:
             return
         if self._runs and self._runs[-1][1] == start and self._runs[-1][2] + (start - self._runs[-1][0]) == out:
             self._runs[-1] = (self._runs[-1][0], end, self._runs[-1][2])  # one run, however it was fed
