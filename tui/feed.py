@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 from firewall.events.store import Reader, open_reader
-from tui.rows import Row
+from tui.rows import RING_SIZE, Row
 
 POLL_SECONDS = 0.1
 BATCH = 5000
@@ -26,16 +26,18 @@ class Feed:
         uri: str,
         *,
         capacity: int = 100_000,
-        start_after: int = 0,
+        history: int = RING_SIZE,
         open_: Callable[[str], Reader] = open_reader,
     ) -> None:
         self.uri = uri
         self.capacity = capacity
+        self.history = history
+        """How many of the newest stored events to show at start."""
         self.dropped = 0
         self.error: str | None = None
         """The last error reading the store (shown as 'disconnected'); None when reading works."""
         self._open = open_
-        self._after = start_after
+        self._after = 0
         self._parked: deque[Row] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -62,7 +64,8 @@ class Feed:
         while not self._stop.is_set():
             try:
                 reader = reader or self._open(self.uri)
-                events = reader.tail(self._after, BATCH)
+                # The first read starts at the end of a long history, not at its beginning.
+                events = reader.tail(self._after, BATCH) if self._after else reader.latest(self.history)
                 self.error = None
             except Exception as exc:  # a missing file, a locked or unreachable store: retry
                 self.error = f"{type(exc).__name__}: {exc}"

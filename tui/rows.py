@@ -16,6 +16,10 @@ from sys import intern
 from firewall.events.event import Event
 
 PREVIEW_CHARS = 80
+MESSAGE_CHARS = 400
+"""Rules and quota events keep more of their message (file:line problems, fleet answers)."""
+DIFFERENT_FILES = "but the files here are"
+"""How an instance answers a fleet notice announcing a version its rules folder does not hold."""
 RING_SIZE = 50_000
 
 
@@ -102,7 +106,8 @@ def printable(text: str, keep: str = "") -> str:
 def _preview(event: Event) -> str:
     text = event.output if event.kind == "verdict" else (event.message or "")
     text = printable(" ".join((text or "").split()))
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    cap = PREVIEW_CHARS if event.kind == "verdict" else MESSAGE_CHARS
+    return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
 # -- filter ------------------------------------------------------------------------------------
@@ -175,6 +180,8 @@ class Traffic:
         """instance → (the rules version it last reported, when)."""
         self.rejected: dict[str, str] = {}
         """instance → the message of its last refused rules change (cleared by a later reload)."""
+        self.differing: dict[str, str] = {}
+        """instance → its answer to a fleet notice whose version its own files do not have."""
         self._rate: deque[tuple[float, int]] = deque(maxlen=600)
 
     def set_filter(self, query: str) -> None:
@@ -195,6 +202,10 @@ class Traffic:
                 self.rejected[row.instance] = row.preview
             elif row.kind == "rules_reloaded":
                 self.rejected.pop(row.instance, None)
+                if DIFFERENT_FILES in row.preview:
+                    self.differing[row.instance] = row.preview
+                else:
+                    self.differing.pop(row.instance, None)
         self._rate.append((time.monotonic(), len(rows)))
         self.ring.extend(rows)
         self.view.extend(row for row in rows if self._match(row))

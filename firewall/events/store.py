@@ -58,6 +58,11 @@ class EventStore:
         ).fetchall()
         return [_event(row) for row in rows]
 
+    def latest(self, limit: int = 1000) -> list[Event]:
+        """The newest `limit` events, oldest first (where a console starts on a long history)."""
+        rows = self._db.execute("SELECT id, body FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_event(row) for row in reversed(rows)]
+
     def get(self, event_id: int) -> Event | None:
         row = self._db.execute("SELECT id, body FROM events WHERE id = ?", (event_id,)).fetchone()
         return _event(row) if row else None
@@ -70,6 +75,8 @@ class Reader(Protocol):
     """What the console reads from; ids increase in the order events were written."""
 
     def tail(self, after_id: int = 0, limit: int = 1000) -> list[Event]: ...
+
+    def latest(self, limit: int = 1000) -> list[Event]: ...
 
     def get(self, event_id: int) -> Event | None: ...
 

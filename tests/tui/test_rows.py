@@ -72,3 +72,25 @@ def test_printable_replaces_controls_and_format_chars_one_for_one() -> None:
     shown = printable(hostile, keep="\n")
     assert len(shown) == len(hostile)
     assert "\x1b" not in shown and "\u202e" not in shown and "\u200d" not in shown and "\n" in shown
+
+
+def test_instances_report_versions_refusals_and_files_that_differ_from_a_notice() -> None:
+    import time
+
+    from firewall.events.event import Event
+
+    now = time.time()
+    events = [
+        Event(kind="rules_reloaded", ts=now, instance="a:1", rules_version="v2", message="v1 -> v2; notice from ops:9"),
+        Event(kind="rules_reloaded", ts=now, instance="b:2", rules_version="v1",
+              message="v1 -> v1 (unchanged); notice from ops:9 announced v2, but the files here are v1"),
+        Event(kind="rules_rejected", ts=now, instance="c:3", rules_version="v1",
+              message="rules/packs/pii.yaml:3: invalid YAML " + "x" * 200),
+    ]
+    traffic = Traffic()
+    traffic.add(rows(*events))
+    assert traffic.versions() == {"a:1": "v2", "b:2": "v1", "c:3": "v1"}
+    assert set(traffic.differing) == {"b:2"} and set(traffic.rejected) == {"c:3"}
+    assert traffic.rejected["c:3"].startswith("rules/packs/pii.yaml:3: invalid YAML")
+    traffic.add(rows(Event(kind="rules_reloaded", ts=now, instance="b:2", rules_version="v2", message="v1 -> v2")))
+    assert traffic.differing == {}

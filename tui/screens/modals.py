@@ -79,8 +79,13 @@ class FleetScreen(ModalScreen[None]):
         active = self.traffic.versions()
         for instance, (version, ts) in sorted(self.traffic.instances.items(), key=lambda kv: -kv[1][1]):
             rejected = self.traffic.rejected.get(instance)
-            state = Text(f"✗ refused a change: {printable(rejected)}", style="bold red") if rejected else (
-                Text("active") if instance in active else Text("quiet", style="dim"))
+            differing = self.traffic.differing.get(instance)
+            if rejected:
+                state = Text(f"✗ refused a change: {printable(rejected)}", style="bold red")
+            elif differing:
+                state = Text(f"⚠ its files differ from the notice: {printable(differing)}", style="bold yellow")
+            else:
+                state = Text("active") if instance in active else Text("quiet", style="dim")
             table.add_row(Text(printable(instance)), Text(version), Text(time.strftime("%H:%M:%S", time.localtime(ts))),
                           state)
 
