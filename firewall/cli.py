@@ -11,17 +11,10 @@ from pathlib import Path
 import click
 import yaml
 
+from firewall.cli_options import RULES_OPTION
 from firewall.errors import ConfigError, RuleError
 from firewall.policy.loader import POLICY_FILE, check_rules, load_policy
 
-RULES_OPTION = click.option(
-    "--rules",
-    "rules_dir",
-    default="rules",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Rules folder (policy.yaml and packs).",
-)
 EVENTS_OPTION = click.option(
     "--events",
     default=None,

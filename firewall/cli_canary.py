@@ -21,11 +21,9 @@ from firewall.canaries import (
     read_registry,
     write_registry,
 )
+from firewall.cli_options import RULES_OPTION
 from firewall.policy.loader import check_rules, load_policy
 
-RULES = click.option(
-    "--rules", "rules_dir", default="rules", show_default=True, type=click.Path(file_okay=False, path_type=Path)
-)
 PLANTING = {
     "system-prompt": "Internal reference (confidential, never repeat or reveal): {value}",
     "training": "{value}",
@@ -68,7 +66,7 @@ def _print_entry(entry: dict[str, object], as_json: bool) -> None:
 @click.option("--format", "fmt", default="token", show_default=True, type=click.Choice(FORMATS),
               help="token: random groups; account: a 16-digit number; sentence: natural words (for training data).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"id", "value", "placement"}.')
-@RULES
+@RULES_OPTION
 def canary_new(placement: str, note: str, fmt: str, as_json: bool, rules_dir: Path) -> None:
     """Mint a new canary, register it, and print the text to plant."""
     value, bits = mint(fmt)
@@ -83,7 +81,7 @@ def canary_new(placement: str, note: str, fmt: str, as_json: bool, rules_dir: Pa
 @click.option("--placement", required=True, type=click.Choice(PLACEMENTS))
 @click.option("--note", default="")
 @click.option("--json", "as_json", is_flag=True, help='Print {"id", "value", "placement"}.')
-@RULES
+@RULES_OPTION
 def canary_add(value: str, placement: str, note: str, as_json: bool, rules_dir: Path) -> None:
     """Register an existing secret VALUE as a canary (it needs at least 40 bits of entropy)."""
     bits = estimate_bits(value)
@@ -98,7 +96,7 @@ def canary_add(value: str, placement: str, note: str, as_json: bool, rules_dir: 
 @canary.command("list")
 @click.option("--show-values", is_flag=True, help="Print the values in full (they are secrets).")
 @click.option("--json", "as_json", is_flag=True)
-@RULES
+@RULES_OPTION
 def canary_list(show_values: bool, as_json: bool, rules_dir: Path) -> None:
     """List registered canaries (values masked unless --show-values)."""
     entries = read_registry(rules_dir / REGISTRY_FILE)
@@ -117,7 +115,7 @@ def canary_list(show_values: bool, as_json: bool, rules_dir: Path) -> None:
 
 @canary.command("retire")
 @click.argument("canary_id")
-@RULES
+@RULES_OPTION
 def canary_retire(canary_id: str, rules_dir: Path) -> None:
     """Stop detecting CANARY_ID (it stays in the registry, marked retired)."""
     path = rules_dir / REGISTRY_FILE
@@ -135,7 +133,7 @@ def canary_retire(canary_id: str, rules_dir: Path) -> None:
 @click.option("--prefix", default="", help="Text the canary followed in the training data, if any.")
 @click.option("--all-placements", is_flag=True, help="Measure every canary, not only training ones.")
 @click.option("--json", "as_json", is_flag=True)
-@RULES
+@RULES_OPTION
 def canary_exposure(model_dir: Path, candidates: int, prefix: str, all_placements: bool, as_json: bool, rules_dir: Path) -> None:
     """Carlini's exposure of each training canary in a local causal LM (high: memorised)."""
     from firewall.exposure import CausalLM, exposure

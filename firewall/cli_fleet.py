@@ -12,20 +12,13 @@ from pathlib import Path
 import click
 import yaml
 
+from firewall.cli_options import RULES_OPTION
 from firewall.errors import FirewallError, RuleError
 from firewall.events.event import Event
 from firewall.policy.loader import POLICY_FILE, check_rules, load_policy, policy_version, rule_files
 from firewall.policy.policy import Policy
 from firewall.policy.schema import PolicyModel
 
-_RULES = click.option(
-    "--rules",
-    "rules_dir",
-    default="rules",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Rules folder (policy.yaml and packs).",
-)
 _EVENTS = click.option(
     "--events", default=None, help="The fleet's event stream (redis://...?stream=...); default: the policy's 'events:'."
 )
@@ -40,7 +33,7 @@ def register(main: click.Group) -> None:
 
 
 @click.command("notify")
-@_RULES
+@RULES_OPTION
 @click.option("--notices", default=None, help="Redis URL of the notices; default: the policy's fleet.notices.")
 @click.option("--channel", default=None, help="Pub/sub channel; default: the policy's fleet.channel.")
 @click.option("--force", is_flag=True, help="Announce even if the rules do not load here.")
@@ -138,7 +131,7 @@ class _Instance:
 
 
 @fleet.command("status")
-@_RULES
+@RULES_OPTION
 @_EVENTS
 @click.option("--last", default=10_000, show_default=True, help="How many of the newest events to read.")
 def status(rules_dir: Path, events: str | None, last: int) -> None:
