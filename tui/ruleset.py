@@ -21,6 +21,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from firewall.canaries import REGISTRY_FILE, atomic_write, mint, new_id, now
@@ -99,19 +100,39 @@ class RuleSet:
     # -- reading -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the files from disk (pending edits are kept and re-applied on top)."""
+        """Re-read the files from disk (pending edits are kept and re-applied on top).
+
+        A file that does not parse as YAML is left out of `items()` and listed in `unreadable`
+        (edits to it are refused): the operator opened the console to fix exactly that."""
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"no rules folder at {self.folder}")
         self._texts = {self._rel(p): p.read_text("utf-8") for p in rule_files(self.folder)}
         self.version = policy_version(rule_files(self.folder), self.folder)
+        self.unreadable: dict[str, Problem] = {}
+        for rel, text in self._texts.items():
+            try:
+                _yaml().load(text)
+            except YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = mark.line + 1 if mark is not None else 1
+                self.unreadable[rel] = Problem(self.folder / rel, line, f"invalid YAML: {getattr(exc, 'problem', exc)}")
+        self._items: list[Item] | None = None
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.folder).as_posix()
 
     def _docs(self) -> dict[str, Any]:
-        return {rel: _yaml().load(text) for rel, text in self._texts.items()}
+        return {rel: _yaml().load(text) for rel, text in self._texts.items() if rel not in self.unreadable}
 
     def items(self) -> list[Item]:
-        """What the folder holds with the pending edits applied, detectors first."""
-        docs = self._edited_docs()
+        """What the folder holds with the pending edits applied, detectors first (cached until the
+        next edit or refresh: parsing every file costs tens of milliseconds)."""
+        if self._items is None:
+            self._items = self._read_items()
+        return self._items
+
+    def _read_items(self) -> list[Item]:
+        docs = self._edited_docs(list(self.pending))
         policy = docs.get(POLICY_FILE) or {}
         detectors = policy.get("detectors") or {}
         actions = policy.get("actions") or {}
@@ -340,22 +361,27 @@ class RuleSet:
         return self._add(Edit(POLICY_FILE, f"remove {item.kind} term {item.name!r}", apply, item.key))
 
     def _add(self, edit: Edit) -> Edit:
+        if edit.file in self.unreadable:
+            raise ValueError(f"fix {self.unreadable[edit.file]} first")
         self.pending.append(edit)
         try:
             self.texts()
         except Exception:
             self.pending.pop()
             raise
+        finally:
+            self._items = None
         return edit
 
     def discard(self) -> None:
         self.pending.clear()
+        self._items = None
 
     # -- results -----------------------------------------------------------------------------
 
-    def _edited_docs(self) -> dict[str, Any]:
+    def _edited_docs(self, edits: list[Edit]) -> dict[str, Any]:
         docs = self._docs()
-        for edit in self.pending:
+        for edit in edits:
             result = edit.apply(docs.get(edit.file))
             if result is not None:
                 docs[edit.file] = result
@@ -363,8 +389,9 @@ class RuleSet:
 
     def texts(self) -> dict[str, str]:
         """The new text of every file the pending edits touch."""
-        docs, out = self._edited_docs(), {}
-        for rel in dict.fromkeys(edit.file for edit in self.pending):
+        edits = list(self.pending)  # one snapshot: the UI may stage another edit meanwhile
+        docs, out = self._edited_docs(edits), {}
+        for rel in dict.fromkeys(edit.file for edit in edits):
             buffer = io.StringIO()
             _yaml(self._texts.get(rel, "")).dump(docs[rel], buffer)
             out[rel] = buffer.getvalue()
@@ -395,10 +422,6 @@ class RuleSet:
             found = check_rules(tmp)
             return [Problem(self.folder / Path(p.path).relative_to(tmp), p.line, p.message) for p in found]
 
-    def pending_version(self) -> str:
-        with self.staged_folder() as tmp:
-            return policy_version(rule_files(Path(tmp)), Path(tmp))
-
     # -- writing -----------------------------------------------------------------------------
 
     def save(self) -> str:
@@ -415,8 +438,19 @@ class RuleSet:
         texts = self.texts()
         self._check_conflicts(texts)
         before = {rel: self._texts.get(rel) for rel in texts}
-        for rel, text in texts.items():
-            atomic_write(self.folder / rel, text)
+        written: list[str] = []
+        try:
+            for rel, text in texts.items():
+                atomic_write(self.folder / rel, text)
+                written.append(rel)
+        except OSError:  # put back what was already replaced: never leave half a change set
+            for rel in written:
+                old = before[rel]
+                if old is None:
+                    (self.folder / rel).unlink(missing_ok=True)
+                else:
+                    atomic_write(self.folder / rel, old)
+            raise
         self._journal("save", [e.description for e in self.pending], before, texts)
         self.pending.clear()
         self.refresh()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import socket
 import time
@@ -112,7 +114,25 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
-        data = dict(data)
-        data["findings"] = tuple(EventFinding(**f) for f in data.get("findings", ()))
-        data["errors"] = tuple(data.get("errors", ()))
-        return cls(**data)
+        """Rebuild a stored event. Fields this version does not know are ignored: a store or a
+        stream may hold events from a newer firewall (a fleet upgrades one instance at a time)."""
+        known = {k: v for k, v in data.items() if k in _EVENT_FIELDS}
+        known["findings"] = tuple(
+            EventFinding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in known.get("findings", ())
+        )
+        known["errors"] = tuple(known.get("errors", ()))
+        return cls(**known)
+
+    @classmethod
+    def decode(cls, body: str | bytes | None, event_id: int) -> Event:
+        """A stored JSON body as an Event with this id; one that is not an event at all becomes kind
+        "unreadable" (so readers move past it and the console shows it) instead of raising."""
+        try:
+            return dataclasses.replace(cls.from_dict(json.loads(body or "")), id=event_id)
+        except (TypeError, ValueError, AttributeError) as exc:
+            return cls(kind="unreadable", id=event_id, instance="",
+                       message=f"event {event_id} could not be read ({type(exc).__name__})")
+
+
+_EVENT_FIELDS = {f.name for f in dataclasses.fields(Event)}
+_FINDING_FIELDS = {f.name for f in dataclasses.fields(EventFinding)}

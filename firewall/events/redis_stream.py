@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from firewall.errors import ConfigError, FirewallError
-from firewall.events.event import Event, EventFinding
+from firewall.events.event import Event
 
 STREAM = "outguard:events"
 MAXLEN = 100_000
@@ -43,8 +43,6 @@ FORMAT = "1"
 SEQ_BITS = 20
 _SEQ_MAX = (1 << SEQ_BITS) - 1
 _OURS = {"stream", "maxlen", "exact"}
-_EVENT_FIELDS = {f.name for f in dataclasses.fields(Event)}
-_FINDING_FIELDS = {f.name for f in dataclasses.fields(EventFinding)}
 
 
 class EventSourceError(FirewallError):
@@ -215,20 +213,7 @@ def decode(raw_id: bytes | str, fields: dict[Any, Any]) -> Event:
     """One stream entry as an Event with its integer id; fields this version does not know are
     ignored (a fleet upgrades one instance at a time), and an entry that is not an event at all
     becomes kind "unreadable"."""
-    ident = event_id(raw_id)
-    body = fields.get(b"event", fields.get("event"))
-    try:
-        data = json.loads(body)
-        known = {k: v for k, v in data.items() if k in _EVENT_FIELDS}
-        known["findings"] = tuple(
-            EventFinding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in known.get("findings", ())
-        )
-        known["errors"] = tuple(known.get("errors", ()))
-        known["id"] = ident
-        return Event(**known)
-    except (TypeError, ValueError, AttributeError) as exc:
-        reason = f"stream entry could not be read ({type(exc).__name__})"
-        return Event(kind="unreadable", id=ident, instance="", message=reason)
+    return Event.decode(fields.get(b"event", fields.get("event")), event_id(raw_id))
 
 
 def redact(uri: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -101,6 +100,4 @@ def open_reader(uri: str) -> Reader:
 
 
 def _event(row: sqlite3.Row) -> Event:
-    data = json.loads(row["body"])
-    data["id"] = row["id"]
-    return Event.from_dict(data)
+    return Event.decode(row["body"], row["id"])

@@ -285,3 +285,26 @@ def test_bare_path_picks_sink_by_suffix(
 
     assert isinstance(sink, kind)
     assert (tmp_path / name).is_file()
+
+
+def test_an_unreadable_or_newer_event_does_not_stop_a_reader(tmp_path: Path) -> None:
+    """A body with fields this version does not know is read (a newer firewall wrote it); a body
+    that is not an event at all comes back as kind "unreadable", and reading goes on past it."""
+    import sqlite3
+
+    from firewall.events.event import Event
+    from firewall.events.sinks import SQLiteSink
+    from firewall.events.store import EventStore
+
+    path = tmp_path / "events.db"
+    sink = SQLiteSink(path)
+    sink.write([Event(kind="verdict", action="allow", output="one")])
+    with sqlite3.connect(path) as db:
+        newer = json.dumps(Event(kind="verdict", action="allow", output="two").to_dict() | {"tenant": "t-9"})
+        for body in (newer, "not json", "[1, 2]"):
+            db.execute("INSERT INTO events (ts, kind, body) VALUES (0, 'verdict', ?)", (body,))
+    sink.write([Event(kind="verdict", action="allow", output="five")])
+    events = EventStore(path).tail()
+    assert [e.kind for e in events] == ["verdict", "verdict", "unreadable", "unreadable", "verdict"]
+    assert [e.id for e in events] == [1, 2, 3, 4, 5] and events[1].output == "two"
+    assert "not json" not in (events[2].message or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
+from textual.worker import get_current_worker
 
 from tui.rows import printable
 from tui.ruleset import ACTIONS, ConflictError, Item
@@ -74,6 +76,8 @@ class RulesScreen(Screen[None]):
         Binding("r", "reload", "reload", show=False),
     ]
     EDITING = {"toggle", "cycle_action", "threshold", "new_rule", "new_canary", "term", "save", "undo", "discard"}
+
+    _discard_armed = 0.0
 
     @property
     def fw_app(self) -> OutguardApp:
@@ -161,41 +165,47 @@ class RulesScreen(Screen[None]):
 
     def show_pending(self) -> None:
         ruleset = self.fw_app.ruleset
-        if self.fw_app.read_only:
-            self.query_one("#pending", Static).update(Text("read-only console: rules can be browsed, not changed",
-                                                           style="dim"))
-            return
-        if not ruleset.pending:
-            self.query_one("#pending", Static).update(Text(
-                "No pending changes. space on/off · a action · +/- threshold · n regex/keyword rule · "
-                "A allow / D deny term · N canary · t try · ctrl+s save · z undo last save", style="dim"))
-            return
-        text = Text(f"Pending changes ({len(ruleset.pending)}) — ctrl+s review & save · esc discard · t try\n",
-                    style="bold yellow")
-        for edit in ruleset.pending:
-            text.append(f"  ~ {printable(edit.description)}  ({edit.file})\n")
-        text.append("checking…", style="dim")
-        self.query_one("#pending", Static).update(text)
-        self._validate()
+        self.query_one("#pending", Static).update(self._pending_text(None))
+        if ruleset.pending and not self.fw_app.read_only:
+            self._validate()
 
-    @work(thread=True, exclusive=True, group="validate")
-    def _validate(self) -> None:
-        problems = [str(p) for p in self.fw_app.ruleset.problems()]
-        self.app.call_from_thread(self._validated, problems)
-
-    def _validated(self, problems: list[str]) -> None:
+    def _pending_text(self, problems: list[str] | None) -> Text:
+        """What is staged and what the loader says about it (None: still checking)."""
         ruleset = self.fw_app.ruleset
-        text = Text(f"Pending changes ({len(ruleset.pending)}) — ctrl+s review & save · esc discard · t try\n",
+        text = Text()
+        for problem in ruleset.unreadable.values():
+            text.append(f"✗ cannot read {printable(str(problem), keep=chr(10))}\n", style="bold red")
+        if self.fw_app.read_only:
+            return text.append("read-only console: rules can be browsed, not changed", style="dim")
+        if not ruleset.pending:
+            return text.append(
+                "No pending changes. space on/off · a action · +/- threshold · n regex/keyword rule · "
+                "A allow / D deny term · N canary · t try · ctrl+s save · z undo last save", style="dim")
+        text.append(f"Pending changes ({len(ruleset.pending)}) — ctrl+s review & save · esc esc discard · t try\n",
                     style="bold yellow")
         for edit in ruleset.pending:
             text.append(f"  ~ {printable(edit.description)}  ({edit.file})\n")
-        if problems:
+        if problems is None:
+            text.append("checking…", style="dim")
+        elif problems:
             text.append("✗ the loader refuses them:\n", style="bold red")
             for problem in problems:
                 text.append(printable(problem, keep="\n") + "\n", style="red")
-        elif ruleset.pending:
+        else:
             text.append("✓ valid", style="bold green")
-        self.query_one("#pending", Static).update(text)
+        return text
+
+    @work(thread=True, exclusive=True, group="validate")
+    def _validate(self) -> None:
+        try:
+            problems = [str(p) for p in self.fw_app.ruleset.problems()]
+        except OSError as exc:
+            problems = [f"cannot check: {exc}"]
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._validated, problems)
+
+    def _validated(self, problems: list[str]) -> None:
+        self.query_one("#pending", Static).update(self._pending_text(problems))
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -263,10 +273,18 @@ class RulesScreen(Screen[None]):
         self.rebuild()
 
     def action_discard(self) -> None:
-        if self.fw_app.ruleset.pending:
-            self.fw_app.ruleset.discard()
-            self.notify("pending changes discarded", markup=False)
-            self.rebuild()
+        """Discard the staged edits, on a second esc within two seconds (one stray key loses nothing)."""
+        pending = self.fw_app.ruleset.pending
+        if not pending:
+            return
+        now = time.monotonic()
+        if now - self._discard_armed > 2.0:
+            self._discard_armed = now
+            self.notify(f"press esc again to discard {len(pending)} staged change(s)", markup=False)
+            return
+        self.fw_app.ruleset.discard()
+        self.notify("pending changes discarded", markup=False)
+        self.rebuild()
 
     def action_reload(self) -> None:
         self.fw_app.ruleset.refresh()
