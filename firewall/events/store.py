@@ -18,8 +18,9 @@ class EventStore:
     """Read-side of an SQLite event store."""
 
     def __init__(self, path: str | Path) -> None:
+        """Open an existing store read-only (a typo'd path is an error, not a new empty store)."""
         self.path = Path(path)
-        self._db = connect(self.path)
+        self._db = connect(self.path, readonly=True)
         self._db.row_factory = sqlite3.Row
 
     @classmethod
