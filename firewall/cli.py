@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -11,14 +12,17 @@ from pathlib import Path
 import click
 import yaml
 
-from firewall.cli_options import RULES_OPTION
+from firewall.cli_options import EVENTS_ENV, RULES_OPTION
 from firewall.errors import ConfigError, RuleError
+from firewall.events.store import DEFAULT_STORE
 from firewall.policy.loader import POLICY_FILE, check_rules, load_policy
 
 EVENTS_OPTION = click.option(
     "--events",
     default=None,
-    help="Event sink URI (sqlite:///path.db, jsonl:///path.jsonl); default: the policy's 'events:', 'none' for none.",
+    envvar=EVENTS_ENV,
+    help="Event sink URI (sqlite:///path.db, jsonl:///path.jsonl, redis://...); also from $OUTGUARD_EVENTS; "
+    "default: the policy's 'events:', 'none' for none.",
 )
 
 
@@ -151,18 +155,16 @@ def _events_uri(rules_dir: Path, events: str | None) -> str:
     try:  # only the one key: loading the whole policy would cost the console's start-up a third of a second
         settings = yaml.safe_load((rules_dir / POLICY_FILE).read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError):
-        return DEFAULT_EVENTS
+        return DEFAULT_STORE
     uri = settings.get("events") if isinstance(settings, dict) else None
-    return uri if isinstance(uri, str) and uri else DEFAULT_EVENTS
-
-
-DEFAULT_EVENTS = "sqlite:///.outguard/events.db"
+    return uri if isinstance(uri, str) and uri else DEFAULT_STORE
 
 
 @main.command()
 @RULES_OPTION
-@click.option("--events", default=None,
-              help="Event store to watch: sqlite:///path.db or redis://host:port/db (default: the policy's 'events:').")
+@click.option("--events", default=None, envvar=EVENTS_ENV,
+              help="Event store to watch: sqlite:///path.db or redis://host:port/db; also from $OUTGUARD_EVENTS "
+              "(default: the policy's 'events:').")
 @click.option("--samples", default="samples/transcripts", show_default=True, type=click.Path(path_type=Path))
 @click.option("--read-only", is_flag=True, help="Watch only: no rule edits.")
 @click.option("--event", "event_id", type=int, default=None, help="Open on this event id.")
@@ -196,13 +198,14 @@ def demo(rules_dir: Path, events: str | None, samples: Path, speed: float, headl
     log_path = Path(".outguard") / "demo-firewall.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "firewall", "replay", str(samples), "--loop", "--watch", "--json",
-               "--speed", str(speed), "--events", uri, "--rules", str(rules_dir)]
+               "--speed", str(speed), "--rules", str(rules_dir)]
+    env = {**os.environ, EVENTS_ENV: uri}  # not in argv, where `ps` would show a password
     with log_path.open("w", encoding="utf-8") as log:
-        firewall = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        firewall = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env)
         try:
             from tui.app import OutguardApp
 
-            OutguardApp(events=uri, rules=rules_dir, samples=samples).run()
+            OutguardApp(events=uri, rules=rules_dir, samples=samples, companion=firewall, companion_log=log_path).run()
         finally:
             firewall.terminate()
             try:

@@ -11,6 +11,8 @@ RULES_OPTION = click.option(
     "rules_dir",
     default="rules",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Rules folder (policy.yaml and packs).",
 )
+EVENTS_ENV = "OUTGUARD_EVENTS"
+"""Where commands read the event store URI when --events is not given (keeps passwords out of argv)."""

@@ -7,7 +7,9 @@ replays run `outguard` subprocesses.
 
 from __future__ import annotations
 
+import subprocess
 import threading
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -17,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from firewall.events.event import Event
-from firewall.events.store import Reader, open_reader
+from firewall.events.store import DEFAULT_STORE, Reader, open_reader
 from tui.feed import Feed
 from tui.rows import Traffic
 from tui.ruleset import RuleSet
@@ -43,20 +45,28 @@ class OutguardApp(App[None]):
         Binding("question_mark", "help", "help"),
         Binding("f", "fleet", "fleet", show=False),
         Binding("colon", "command_palette", "commands", show=False),
+        # Declaring `colon` replaces Textual's own ctrl+p binding, so it is declared again here.
+        Binding("ctrl+p", "command_palette", "commands", show=False, priority=True),
         Binding("q", "quit", "quit"),
     ]
 
     def __init__(
         self,
         *,
-        events: str = "sqlite:///.outguard/events.db",
+        events: str = DEFAULT_STORE,
         rules: str | Path = "rules",
         samples: str | Path = "samples/transcripts",
         read_only: bool = False,
         journal: str | Path | None = None,
         open_event: int | None = None,
+        companion: subprocess.Popen[bytes] | None = None,
+        companion_log: Path | None = None,
     ) -> None:
+        """`companion`: the background firewall `outguard demo` started; if it dies, the console says
+        so (with `companion_log`, where its errors went) instead of waiting for events forever."""
         super().__init__()
+        self.companion = companion
+        self.companion_log = companion_log
         self.events_uri = events
         self.rules_dir = Path(rules)
         self.samples_dir = Path(samples)
@@ -67,6 +77,7 @@ class OutguardApp(App[None]):
         self.ruleset = RuleSet(self.rules_dir, journal=journal)
         self.awaiting_version: str | None = None
         """The rules version the console saved and waits to see a firewall report."""
+        self.saved_at = 0.0
         self.live: LiveScreen | None = None
         """The Live mode's screen, once mounted (it keeps its state while other modes show)."""
         self._reader: Reader | None = None
@@ -75,6 +86,27 @@ class OutguardApp(App[None]):
     def on_mount(self) -> None:
         self.feed.start()
         self.set_interval(FLUSH_SECONDS, self.flush)
+        if self.companion is not None:
+            self._companion_timer = self.set_interval(1.0, self._check_companion)
+
+    def _check_companion(self) -> None:
+        if self.companion is None or (code := self.companion.poll()) is None:
+            return
+        self._companion_timer.stop()
+        self.notify(f"The background firewall stopped (exit {code}); its log: {self.companion_log}",
+                    severity="error", timeout=3600, markup=False)
+
+    _quit_armed = 0.0
+
+    async def action_quit(self) -> None:
+        """Quit; with staged rule edits, only on a second q within two seconds (they would be lost)."""
+        pending = len(self.ruleset.pending)
+        if pending and time.monotonic() - self._quit_armed > 2.0:
+            self._quit_armed = time.monotonic()
+            self.notify(f"{pending} staged rule change(s) not saved: q again quits without them, "
+                        "ctrl+s in Rules saves", severity="warning", markup=False)
+            return
+        self.exit()
 
     def on_unmount(self) -> None:
         self.feed.stop()
@@ -100,9 +132,9 @@ class OutguardApp(App[None]):
             return self._reader.get(event_id)
 
     def saved(self, version: str) -> None:
-        """The console wrote rules `version`: wait for a firewall to report it."""
+        """The console wrote rules `version`: wait for the firewalls to report it (or refuse it)."""
         self.awaiting_version = version
-        self.traffic.rejected.clear()
+        self.saved_at = time.time()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -12,6 +12,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from sys import intern
+from urllib.parse import quote, unquote
 
 from firewall.events.event import Event
 
@@ -132,11 +133,17 @@ class FilterError(ValueError):
     pass
 
 
-def parse_filter(text: str) -> Callable[[Row], bool]:
-    """`field:value` tokens and free words, ANDed; a leading `!` negates a token.
+def exact_token(field: str, value: str) -> str:
+    """The filter token that matches exactly `value` (percent-encoded, so spaces fit in one token)."""
+    return f"{field}={quote(value, safe='-_.:@/+~')}"
 
-    Values match case-insensitively as prefixes (`action:fail` finds fail-open and fail-closed);
-    free words are searched in the preview and the principal.
+
+def parse_filter(text: str) -> Callable[[Row], bool]:
+    """`field:value` and `field=value` tokens and free words, ANDed; a leading `!` negates a token.
+
+    `field:value` matches case-insensitively as a prefix (`action:fail` finds fail-open and
+    fail-closed); `field=value` matches exactly (percent-encoded; the pickers write these); free
+    words are searched in the preview and the principal.
     """
     tests: list[Callable[[Row], bool]] = []
     for token in text.split():
@@ -144,12 +151,21 @@ def parse_filter(text: str) -> Callable[[Row], bool]:
         token = token[1:] if negate else token
         if not token:
             continue
-        field, sep, value = token.partition(":")
+        colon, equals = token.find(":"), token.find("=")
+        exact = equals > 0 and (colon < 0 or equals < colon)
+        field, sep, value = token.partition("=" if exact else ":")
         if sep and field.lower() in FIELDS:
-            getter, wanted = FIELDS[field.lower()], value.lower()
+            getter = FIELDS[field.lower()]
+            if exact:
+                wanted = unquote(value)
 
-            def test(row: Row, getter=getter, wanted=wanted) -> bool:  # type: ignore[no-untyped-def]
-                return any(v.lower().startswith(wanted) for v in getter(row))
+                def test(row: Row, getter=getter, wanted=wanted) -> bool:  # type: ignore[no-untyped-def]
+                    return wanted in getter(row)
+            else:
+                wanted = value.lower()
+
+                def test(row: Row, getter=getter, wanted=wanted) -> bool:  # type: ignore[no-untyped-def]
+                    return any(v.lower().startswith(wanted) for v in getter(row))
         elif sep and field.isalpha() and field.lower() not in ("http", "https"):
             raise FilterError(f"unknown field {field!r}; fields: {', '.join(FIELDS)}")
         else:
@@ -180,6 +196,8 @@ class Traffic:
         """instance → (the rules version it last reported, when)."""
         self.rejected: dict[str, str] = {}
         """instance → the message of its last refused rules change (cleared by a later reload)."""
+        self.rejected_at: dict[str, float] = {}
+        """instance → when it refused (kept until it reloads successfully)."""
         self.differing: dict[str, str] = {}
         """instance → its answer to a fleet notice whose version its own files do not have."""
         self._rate: deque[tuple[float, int]] = deque(maxlen=600)
@@ -200,8 +218,10 @@ class Traffic:
                 self.instances[row.instance] = (row.rules_version, row.ts)
             if row.kind == "rules_rejected":
                 self.rejected[row.instance] = row.preview
+                self.rejected_at[row.instance] = row.ts
             elif row.kind == "rules_reloaded":
                 self.rejected.pop(row.instance, None)
+                self.rejected_at.pop(row.instance, None)
                 if DIFFERENT_FILES in row.preview:
                     self.differing[row.instance] = row.preview
                 else:

@@ -14,6 +14,10 @@ from firewall.events.redis_stream import RedisStreamReader
 from firewall.events.sinks import _path, connect
 
 
+DEFAULT_STORE = "sqlite:///.outguard/events.db"
+"""The embedded store: where the default policy writes and the console reads."""
+
+
 class EventStore:
     """Read-side of an SQLite event store."""
 

@@ -327,7 +327,7 @@ async def test_quotas_from_the_shared_storage_show_who_is_throttled(
         await pilot.press("T")
         assert table.row_count == 1
         await pilot.press("l")
-        assert app.current_mode == "live" and app.traffic.query == "principal:greedy"
+        assert app.current_mode == "live" and app.traffic.query == "principal=greedy"
     client.flushdb()
 
 

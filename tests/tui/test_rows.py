@@ -94,3 +94,14 @@ def test_instances_report_versions_refusals_and_files_that_differ_from_a_notice(
     assert traffic.rejected["c:3"].startswith("rules/packs/pii.yaml:3: invalid YAML")
     traffic.add(rows(Event(kind="rules_reloaded", ts=now, instance="b:2", rules_version="v2", message="v1 -> v2")))
     assert traffic.differing == {}
+
+
+def test_exact_tokens_match_whole_values_prefix_tokens_match_starts() -> None:
+    from tui.rows import exact_token
+
+    view = rows(verdict(1, principal="client-1"), verdict(2, principal="client-10"),
+                verdict(3, principal="team blue"))
+    assert [r.id for r in view if parse_filter("principal:client-1")(r)] == [1, 2]
+    assert [r.id for r in view if parse_filter(exact_token("principal", "client-1"))(r)] == [1]
+    assert [r.id for r in view if parse_filter(exact_token("principal", "team blue"))(r)] == [3]
+    assert [r.id for r in view if parse_filter("!" + exact_token("principal", "client-1"))(r)] == [2, 3]

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Input, Select, Static, TextArea
+from textual.worker import get_current_worker
 
 from firewall.canaries import FORMATS, PLACEMENTS
 from firewall.replay import load_transcripts
@@ -48,9 +49,18 @@ class _Form(ModalScreen[bool]):
         self.ok = False
         self._debounce: Timer | None = None
 
-    def stage(self, ruleset: RuleSet) -> object:
-        """Apply this form's candidate to `ruleset` (raises ValueError on bad input)."""
+    def stage(self, ruleset: RuleSet, fields: dict[str, Any]) -> object:
+        """Apply the candidate the `fields` describe to `ruleset` (raises ValueError on bad input)."""
         raise NotImplementedError
+
+    def fields(self) -> dict[str, Any]:
+        """Every field's value, read on the UI thread: workers get this snapshot, never the widgets."""
+        found: dict[str, Any] = {}
+        for widget in self.query("Input, Select, Checkbox"):
+            if widget.id:
+                value = widget.value  # type: ignore[attr-defined]
+                found[widget.id] = value.strip() if isinstance(value, str) and widget.id != "pattern" else value
+        return found
 
     def on_input_changed(self) -> None:
         self._schedule()
@@ -62,20 +72,22 @@ class _Form(ModalScreen[bool]):
         self._schedule()
 
     def _schedule(self) -> None:
+        self.ok = False  # until the loader has seen what the fields say now
         if self._debounce is not None:
             self._debounce.stop()
-        self._debounce = self.set_timer(0.25, self._check)
+        self._debounce = self.set_timer(0.25, lambda: self._check(self.fields(), list(self.ruleset.pending)))
 
     @work(thread=True, exclusive=True, group="form")
-    def _check(self) -> None:
-        scratch = RuleSet(self.ruleset.folder, journal=self.ruleset.journal)
-        scratch.pending = list(self.ruleset.pending)
+    def _check(self, fields: dict[str, Any], pending: list[Any]) -> None:
         try:
-            self.stage(scratch)
+            scratch = RuleSet(self.ruleset.folder, journal=self.ruleset.journal)
+            scratch.pending = pending
+            self.stage(scratch, fields)
             problems = [str(p) for p in scratch.problems()]
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, OSError) as exc:
             problems = [str(exc)]
-        self.app.call_from_thread(self._show, problems)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, problems)
 
     def _show(self, problems: list[str]) -> None:
         self.ok = not problems
@@ -90,7 +102,7 @@ class _Form(ModalScreen[bool]):
             self.notify("not valid yet (see the loader's message)", severity="warning", markup=False)
             return
         try:
-            self.stage(self.ruleset)
+            self.stage(self.ruleset, self.fields())
         except (ValueError, KeyError) as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
@@ -98,9 +110,6 @@ class _Form(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
-
-    def value(self, selector: str) -> str:
-        return self.query_one(selector, Input).value.strip()
 
 
 class NewRuleScreen(_Form):
@@ -123,13 +132,11 @@ class NewRuleScreen(_Form):
             yield Static(Text("fill in the fields; the loader checks as you type", style="dim"), id="verdict")
             yield Footer()
 
-    def stage(self, ruleset: RuleSet) -> object:
+    def stage(self, ruleset: RuleSet, fields: dict[str, Any]) -> object:
         return ruleset.add_rule(
-            rule_id=self.value("#rule-id"), label=self.value("#label"), kind=str(self.query_one("#kind", Select).value),
-            pattern=self.query_one("#pattern", Input).value, action=str(self.query_one("#action", Select).value),
-            match=[self.value("#match")] if self.value("#match") else [],
-            no_match=[self.value("#no-match")] if self.value("#no-match") else [],
-            shadow=self.query_one("#shadow", Checkbox).value,
+            rule_id=fields["rule-id"], label=fields["label"], kind=str(fields["kind"]), pattern=fields["pattern"],
+            action=str(fields["action"]), match=[fields["match"]] if fields["match"] else [],
+            no_match=[fields["no-match"]] if fields["no-match"] else [], shadow=bool(fields["shadow"]),
         )
 
 
@@ -151,9 +158,8 @@ class TermScreen(_Form):
             yield Static(Text("type a term", style="dim"), id="verdict")
             yield Footer()
 
-    def stage(self, ruleset: RuleSet) -> object:
-        entity = self.value("#entity") if self.kind == "deny" else "PERSON"
-        return ruleset.add_term(self.kind, self.query_one("#term", Input).value, entity)
+    def stage(self, ruleset: RuleSet, fields: dict[str, Any]) -> object:
+        return ruleset.add_term(self.kind, fields["term"], fields.get("entity", "PERSON"))
 
 
 class CanaryScreen(_Form):
@@ -175,12 +181,9 @@ class CanaryScreen(_Form):
     def _schedule(self) -> None:
         self.ok = True
 
-    def stage(self, ruleset: RuleSet) -> object:
+    def stage(self, ruleset: RuleSet, fields: dict[str, Any]) -> object:
         canary_id, value = ruleset.add_canary(
-            fmt=str(self.query_one("#format", Select).value),
-            placement=str(self.query_one("#placement", Select).value),
-            note=self.value("#note"),
-        )
+            fmt=str(fields["format"]), placement=str(fields["placement"]), note=fields["note"])
         if ruleset is self.ruleset:
             self.app.notify(f"canary {canary_id}: plant this value, then save: {value}", markup=False, timeout=30)
         return canary_id
@@ -214,9 +217,6 @@ class TryScreen(ModalScreen[None]):
                 yield Static(Text("after (pending changes)", style="dim"), id="after")
             yield Footer()
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
-
     def action_run(self) -> None:
         self.query_one("#before", Static).update(Text("scanning…", style="dim"))
         self.query_one("#after", Static).update(Text("scanning…", style="dim"))
@@ -224,9 +224,13 @@ class TryScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True)
     def _run(self, text: str) -> None:
-        with self.ruleset.staged_folder() as staged, ThreadPoolExecutor(2) as pool:
-            before, after = pool.map(lambda folder: scan_json(text, Path(folder)), (self.ruleset.folder, staged))
-        self.app.call_from_thread(self._show, text, before, after)
+        try:
+            with self.ruleset.staged_folder() as staged, ThreadPoolExecutor(2) as pool:
+                before, after = pool.map(lambda folder: scan_json(text, Path(folder)), (self.ruleset.folder, staged))
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            before = after = {"error": f"could not scan: {type(exc).__name__}: {exc}"}
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, text, before, after)
 
     def _show(self, text: str, before: dict[str, Any], after: dict[str, Any]) -> None:
         self.query_one("#before", Static).update(render_scan("now", text, before))

@@ -11,9 +11,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from firewall.events.event import Event
-from tui.rows import FilterError, printable
+from firewall.events.redis_stream import redact
+from tui.rows import FilterError, exact_token, printable
 from tui.screens.modals import ChangeScreen, PickerScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.status import StatusLine
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 ACTION_CYCLE = ("", "action:redact", "action:block", "action:fail", "action:allow")
 EMPTY = "Waiting for events from {uri}. Is the firewall running? `outguard demo` starts one."
+DISCONNECTED = "Cannot read events from {uri}: {error}. Retrying every second."
 
 
 class LiveScreen(Screen[None]):
@@ -67,7 +70,7 @@ class LiveScreen(Screen[None]):
         hint = "filter ▸ action:block label:EMAIL !principal:svc-x free text   (/ to edit, esc clears)"
         yield Input(id="filter", placeholder=hint)
         yield Static(id="columns")
-        yield Static(Text(EMPTY.format(uri=printable(self.fw_app.events_uri))), id="empty")
+        yield Static(id="empty")
         yield EventTable(self.fw_app.traffic.view, id="events")
         yield Static(id="badge")
         yield DetailPane(id="detail")
@@ -75,6 +78,7 @@ class LiveScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.fw_app.live = self
+        self.set_interval(1.0, self._empty)
         self.table.focus()
         self._columns()
         if self.fw_app.open_event is not None:
@@ -90,7 +94,16 @@ class LiveScreen(Screen[None]):
 
     def _columns(self) -> None:
         self.query_one("#columns", Static).update(Text(" " + self.table.header()))
-        self.query_one("#empty").display = not self.fw_app.traffic.ring
+        self._empty()
+
+    def _empty(self) -> None:
+        """The empty state: waiting, or why the store cannot be read (checked every second)."""
+        empty = self.query_one("#empty", Static)
+        empty.display = not self.fw_app.traffic.ring
+        if empty.display:
+            uri, error = redact(self.fw_app.events_uri), self.fw_app.feed.error
+            message = DISCONNECTED.format(uri=uri, error=redact(error)) if error else EMPTY.format(uri=uri)
+            empty.update(Text(printable(message), style="bold red" if error else "dim"))
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -126,8 +139,18 @@ class LiveScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail")
     def _load(self, event_id: int) -> None:
-        event = self.fw_app.load_event(event_id)
-        if event is not None:
+        try:
+            event = self.fw_app.load_event(event_id)
+        except Exception as exc:  # the store went away (file moved, Redis restarting): say so, keep running
+            self.app.call_from_thread(self.notify, f"cannot load event {event_id}: {type(exc).__name__}",
+                                      severity="error", markup=False)
+            return
+        if get_current_worker().is_cancelled:
+            return
+        if event is None:
+            self.app.call_from_thread(self.notify, f"no event {event_id} in the store (trimmed or never written)",
+                                      severity="warning", markup=False)
+        else:
             self.app.call_from_thread(self._show, event)
 
     def _show(self, event: Event) -> None:
@@ -154,13 +177,14 @@ class LiveScreen(Screen[None]):
         self.table.focus()
 
     def apply_filter(self, query: str) -> None:
+        if self._debounce is not None:  # a keystroke's pending filter must not land after this one
+            self._debounce.stop()
         try:
             self.fw_app.traffic.set_filter(query)
         except FilterError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
         self.table.reset(self.fw_app.traffic.view)
-        self.sub_title = query
 
     def set_query(self, query: str) -> None:
         self.query_one("#filter", Input).value = query
@@ -177,8 +201,8 @@ class LiveScreen(Screen[None]):
 
         def chosen(value: str | None) -> None:
             if value:
-                tokens = [t for t in traffic.query.split() if not t.startswith(f"{field}:")]
-                self.set_query(" ".join([*tokens, f"{field}:{value}"]))
+                tokens = [t for t in traffic.query.split() if not t.lstrip("!").startswith((f"{field}:", f"{field}="))]
+                self.set_query(" ".join([*tokens, exact_token(field, value)]))
         self.app.push_screen(PickerScreen(f"Show only this {field}", counts.most_common()), chosen)
 
     def action_clear(self) -> None:
@@ -206,6 +230,9 @@ class LiveScreen(Screen[None]):
             self.notify(f"copied event id {row.id}; open it with `outguard tui --event {row.id}`", markup=False)
 
     # -- act ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.fw_app.read_only and action == "disable_rule")
 
     def action_disable_rule(self) -> None:
         """Disable the rule behind the selected finding: a reviewed, validated change, never silent."""

@@ -52,9 +52,6 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(lines, id="help-keys")
             yield Footer()
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
-
 
 class FleetScreen(ModalScreen[None]):
     """Every firewall instance seen in the store: the rules version it runs, when it last reported,
@@ -86,11 +83,8 @@ class FleetScreen(ModalScreen[None]):
                 state = Text(f"⚠ its files differ from the notice: {printable(differing)}", style="bold yellow")
             else:
                 state = Text("active") if instance in active else Text("quiet", style="dim")
-            table.add_row(Text(printable(instance)), Text(version), Text(time.strftime("%H:%M:%S", time.localtime(ts))),
-                          state)
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
+            seen = time.strftime("%H:%M:%S", time.localtime(ts))
+            table.add_row(Text(printable(instance)), Text(printable(version)), Text(seen), state)
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -159,7 +153,10 @@ class ChangeScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True)
     def _check(self) -> None:
-        problems = [str(p) for p in self.ruleset.problems()]
+        try:
+            problems = [str(p) for p in self.ruleset.problems()]
+        except OSError as exc:
+            problems = [f"cannot check: {exc}"]
         self.app.call_from_thread(self._checked, problems)
 
     def _checked(self, problems: list[str]) -> None:
@@ -183,7 +180,7 @@ class ChangeScreen(ModalScreen[str | None]):
             return
         try:
             version = self.ruleset.save()
-        except (ConflictError, InvalidChanges) as exc:
+        except (ConflictError, InvalidChanges, OSError) as exc:  # nothing (or nothing half) was written
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return
         self.notify(f"saved rules v{version[:7]}; waiting for the firewall to report it", markup=False)

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 from firewall.errors import ConfigError, FirewallError
 from firewall.policy.loader import load_policy
 from firewall.quota import Quota, QuotaPolicy
-from tui.rows import Row, printable
+from tui.rows import Row, exact_token, printable
 from tui.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -127,7 +127,11 @@ class QuotasScreen(Screen[None]):
             self._source = f"quota storage {self._policy.storage}"
 
     def action_refresh(self) -> None:
-        self._compute(list(self.fw_app.traffic.ring))
+        if self.is_current:  # nothing to redraw while another mode shows
+            self._compute(list(self.fw_app.traffic.ring))
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
 
     @work(thread=True, exclusive=True)
     def _compute(self, rows: list[Row]) -> None:
@@ -149,6 +153,7 @@ class QuotasScreen(Screen[None]):
         self.standings = standings
         self.query_one("#quota-source", Static).update(Text(f"source: {printable(self._source)}"))
         table = self.query_one(DataTable)
+        selected = self._selected()
         table.clear()
         for s in standings:
             if self.only_limited and s.state == "OK":
@@ -156,6 +161,15 @@ class QuotasScreen(Screen[None]):
             style = "" if s.state == "OK" else "bold red"
             table.add_row(Text(printable(s.principal)), Text(s.state, style=style), Text(printable(s.usage)),
                           Text(time.strftime("%H:%M:%S", time.localtime(s.last_seen))), key=s.principal)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+
+    def _selected(self) -> str | None:
+        """The principal under the cursor (kept across the periodic refresh)."""
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
     def action_only_limited(self) -> None:
         self.only_limited = not self.only_limited
@@ -168,13 +182,9 @@ class QuotasScreen(Screen[None]):
         self.query_one(DataTable).action_cursor_up()
 
     def action_to_live(self) -> None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return
-        principal = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        self.app.switch_mode("live")
-        if self.fw_app.live is not None:
-            self.fw_app.live.set_query(f"principal:{principal}")
+        principal = self._selected()
+        if principal is not None:
+            self.fw_app.show_live(exact_token("principal", principal))
 
     def on_unmount(self) -> None:
         if self._quota is not None:

@@ -7,8 +7,10 @@ events arrive in Live (src:replay) like any other traffic, and scanning stays ou
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -19,7 +21,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, SelectionList, Static
 
+from firewall.cli_options import EVENTS_ENV
 from firewall.errors import ConfigError
+from firewall.events.redis_stream import redact
 from firewall.replay import load_transcripts
 from tui.rows import printable
 from tui.widgets.status import StatusLine
@@ -53,6 +57,7 @@ class ReplayScreen(Screen[None]):
         self.counts: dict[str, int] = {}
         self.exit_code: int | None = None
         self.results: list[dict[str, Any]] = []
+        self.running = False
 
     @property
     def fw_app(self) -> OutguardApp:
@@ -83,7 +88,8 @@ class ReplayScreen(Screen[None]):
         speed = SPEEDS[self.speed_index]
         text = Text("Select files (space), speed +/-, s starts, x stops.\n", style="dim")
         text.append(f"speed: {'max' if speed == 0 else f'{speed:g}× (≈{50 * speed:g} chunks/s)'}\n", style="bold")
-        text.append(f"into: {printable(self.fw_app.events_uri)}\nrules: {self.fw_app.rules_dir}\n")
+        text.append(f"into: {printable(redact(self.fw_app.events_uri))}\n")
+        text.append(f"rules: {printable(str(self.fw_app.rules_dir))}\n")
         if self.exit_code is not None:
             ok = self.exit_code == 0
             text.append("all expectations met" if ok else f"expectations failed (exit {self.exit_code})",
@@ -100,7 +106,7 @@ class ReplayScreen(Screen[None]):
         self.query_one(SelectionList).select_all()
 
     def action_start(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.running:
             self.notify("a replay is running (x stops it)", markup=False)
             return
         files = list(self.query_one(SelectionList).selected)
@@ -112,20 +118,30 @@ class ReplayScreen(Screen[None]):
         self.query_one(DataTable).clear()
         self.results.clear()
         self.exit_code = None
+        self.running = True
         self._info("running…")
         self._replay(files)
 
     @work(thread=True, exclusive=True)
     def _replay(self, files: list[str]) -> None:
         command = [sys.executable, "-m", "firewall", "replay", "--json", "--speed", str(SPEEDS[self.speed_index]),
-                   "--events", self.fw_app.events_uri, "--rules", str(self.fw_app.rules_dir), *files]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+                   "--rules", str(self.fw_app.rules_dir), *files]
+        env = {**os.environ, EVENTS_ENV: self.fw_app.events_uri}  # not in argv: `ps` would show a password
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as errors, subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True, env=env
+        ) as process:
             self.process = process
             assert process.stdout is not None
             for line in process.stdout:
-                self.app.call_from_thread(self._result, json.loads(line))
+                try:
+                    result = json.loads(line)
+                except ValueError:
+                    continue  # not a result line (a library printing to stdout)
+                self.app.call_from_thread(self._result, result)
             code = process.wait()
-        self.app.call_from_thread(self._finished, code)
+            errors.seek(0)
+            error = errors.read()[-2000:].strip()
+        self.app.call_from_thread(self._finished, code, error)
 
     def _result(self, result: dict[str, Any]) -> None:
         outcome = "ok" if result["ok"] else "FAIL: " + "; ".join(result["problems"])
@@ -135,8 +151,11 @@ class ReplayScreen(Screen[None]):
         self.results.append(result)
         self.query_one(ProgressBar).advance(1)
 
-    def _finished(self, code: int) -> None:
+    def _finished(self, code: int, error: str) -> None:
+        self.running = False
         self.exit_code = code if code >= 0 else None
+        if code > 0 and not self.results and error:  # it never got going: show why (the rules, a file)
+            self.notify(error, severity="error", timeout=30, markup=False)
         self._info("stopped" if code < 0 else "")
 
     def action_stop(self) -> None:

@@ -1,5 +1,5 @@
 """The status line every mode shows: source and health, rules version(s) as reported by the
-firewall, events per second, action counters (in words, never colour alone), drops, pause state."""
+firewall, events per second, action counters (in words, never colour alone), drops, unsaved edits."""
 
 from __future__ import annotations
 
@@ -45,29 +45,30 @@ def status_text(app: OutguardApp) -> Text:
 
 
 def rules_text(app: OutguardApp) -> Text:
-    """The versions the firewall(s) reported, with ⏳ / ✓ / ✗ for the last save from this console."""
-    versions = app.traffic.versions()
+    """The versions the firewall(s) reported, with ⏳ / ✓ / ✗ for the last save from this console:
+    ✗ as soon as any instance refused rules after that save, ✓ once one runs the saved version."""
+    traffic = app.traffic
+    versions = traffic.versions()
     distinct = sorted(set(versions.values()))
     text = Text("rules ")
     if not distinct:
         text.append("v? ", style="dim")
     elif len(distinct) == 1:
-        text.append(f"v{distinct[0][:7]} ")
+        text.append(f"v{printable(distinct[0][:7])} ")
     else:
         counts = {v: sum(1 for x in versions.values() if x == v) for v in distinct}
-        text.append(" ".join(f"v{v[:7]}×{n}" for v, n in counts.items()) + " ", style="bold yellow")
-    if app.awaiting_version:
-        if any(v == app.awaiting_version for v in versions.values()):
-            text.append("✓", style="bold green")
-        elif app.traffic.rejected:
-            text.append("✗ rejected", style="bold red")
-        else:
-            text.append(f"⏳ v{app.awaiting_version[:7]}", style="yellow")
+        text.append(" ".join(f"v{printable(v[:7])}×{n}" for v, n in counts.items()) + " ", style="bold yellow")
+    refused_since = any(ts >= app.saved_at for ts in traffic.rejected_at.values())
+    if app.awaiting_version and refused_since:
+        text.append("✗ rejected", style="bold red")
+    elif app.awaiting_version and app.awaiting_version in versions.values():
+        text.append("✓", style="bold green")
+    elif app.awaiting_version:
+        text.append(f"⏳ v{app.awaiting_version[:7]}", style="yellow")
+    elif traffic.rejected:
+        text.append("✗ rejected", style="bold red")
     elif distinct:
-        if app.traffic.rejected:
-            text.append("✗ rejected", style="bold red")
-        else:
-            text.append("✓", style="green")
+        text.append("✓", style="green")
     return text
 
 

@@ -33,17 +33,20 @@ ACTION_CLASS = {
 
 
 def cell(row: Row, column: str) -> str:
+    """One cell's text; anything that came from a store (any writer on a shared stream) is made printable."""
     if column == "time":
         return time.strftime("%H:%M:%S", time.localtime(row.ts)) + f".{int(row.ts * 10) % 10}"
     if column == "labels":
+        shadow = f"{len(row.shadow)} shadow" if row.shadow else ""
         labels = ",".join(row.labels)
-        return labels + (f" +{len(row.shadow)} shadow" if row.shadow else "") if labels else (
-            f"({len(row.shadow)} shadow)" if row.shadow else "—")
-    if column == "ms":
-        return f"{row.latency_ms:.1f}" if row.latency_ms is not None else ""
-    if column == "rules":
-        return row.rules_version[:7]
-    return printable(str(getattr(row, column)))
+        text = f"{labels} +{shadow}" if labels and shadow else labels or (f"({shadow})" if shadow else "—")
+    elif column == "ms":
+        text = f"{row.latency_ms:.1f}" if row.latency_ms is not None else ""
+    elif column == "rules":
+        text = row.rules_version[:7]
+    else:
+        text = str(getattr(row, column))
+    return printable(text)
 
 
 def fit(text: str, width: int) -> str:
