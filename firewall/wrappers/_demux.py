@@ -10,22 +10,31 @@ text now arrives in the firewall's chunks, and several choices (n > 1) are relea
 another: each is scanned on its own, the first live, the others as soon as the ones before
 them end.
 
+A text that never came as deltas (a Responses part whose text arrives only in its `*.done`
+event, then again in its item's and the response's) is scanned once, on its first appearance, and
+the same verdict rewrites every later item that repeats it: one event, one quota debit.
+
 Raw text is kept only while its stream is open (to decide whether log-probabilities may be
 released), and is dropped when it is scanned.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from firewall.wrappers._scores import memorisation_scores
 
 if TYPE_CHECKING:
     from firewall.model import Verdict
 
 Key = Hashable
 Harden = Callable[[list[Any]], "list[dict[str, Any]] | None"]
+ScanWhole = Callable[[Key, str], "Done"]
+"""Scan a text that never came as deltas (`key`, raw text) and return what the caller may see."""
 
 
 @dataclass
@@ -58,14 +67,8 @@ class Done:
 
 
 def scores_of(raw: str, entries: Sequence[Any]) -> dict[str, float]:
-    """Memorisation scores (Min-K% Prob, zlib ratio) of `raw` from its tokens' log-probs, if any."""
-    values = [float(e.logprob) for e in entries if getattr(e, "logprob", None) is not None]
-    if not values:
-        return {}
-    from firewall.memorization import score_logprobs
-
-    score = score_logprobs(values, raw)
-    return {"min_k": score.min_k, "zlib_ratio": score.zlib_ratio}
+    """Memorisation scores of `raw` from its tokens' SDK log-prob entries, if any."""
+    return memorisation_scores([float(e.logprob) for e in entries if getattr(e, "logprob", None) is not None], raw)
 
 
 class StreamProtocol(Protocol):
@@ -85,9 +88,9 @@ class StreamProtocol(Protocol):
         """An item carrying `text` for `key`, shaped like `template` (the key's first item)."""
         ...
 
-    def finalize(self, item: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
-        """`item` with every text it holds replaced by its scanned version; `scan` is for texts of
-        streams that never came as deltas."""
+    def finalize(self, item: Any, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
+        """`item` with every text it holds replaced by its scanned version; `scan` is for
+        (non-empty) texts of streams that never came as deltas."""
         ...
 
     def settled(self, done: Mapping[Key, Done]) -> bool:
@@ -106,10 +109,12 @@ class StreamProtocol(Protocol):
 class Demux:
     """The state of one guarded stream; see the module docstring."""
 
-    def __init__(self, protocol: StreamProtocol, harden: Harden, scan: Callable[[str], str]) -> None:
+    def __init__(self, protocol: StreamProtocol, harden: Harden, scan: Callable[[str], Verdict]) -> None:
         self._protocol = protocol
         self._harden = harden
         self._scan = scan
+        self._wholes: dict[Key, tuple[bytes, Done]] = {}
+        """Texts that never came as deltas: key → (digest of the raw text, what it was scanned to)."""
         self._texts: dict[Key, deque[str]] = {}
         self._raw: dict[Key, list[str]] = {}
         self._logprobs: dict[Key, list[Any]] = {}
@@ -177,7 +182,15 @@ class Demux:
         """Queued items whose streams are all scanned, rewritten, in arrival order."""
         while self._pending and self._pending[0][1] <= self._done.keys():
             item, _ = self._pending.popleft()
-            yield self._number(self._protocol.finalize(item, self._done, self._scan))
+            yield self._number(self._protocol.finalize(item, self._done, self._scan_whole))
+
+    def _scan_whole(self, key: Key, raw: str) -> Done:
+        """Scan a text that never came as deltas, once per key and text however many items repeat it."""
+        digest = hashlib.sha256(raw.encode()).digest()  # the raw text itself is not kept
+        seen = self._wholes.get(key)
+        if seen is None or seen[0] != digest:  # a text that differs from the one scanned is scanned too
+            seen = self._wholes[key] = (digest, Done.of(raw, self._scan(raw), (), self._harden))
+        return seen[1]
 
     def settled(self) -> bool:
         return self._protocol.settled(self._done)

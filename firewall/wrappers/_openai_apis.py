@@ -9,10 +9,13 @@ and audio transcripts pass as they are. Decisions are not made here: the verdict
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from firewall.wrappers._demux import Done, Key, Split
+from firewall.wrappers._demux import Done, Key, ScanWhole, Split
+
+if TYPE_CHECKING:
+    from firewall.hardening import Hardening
 
 Found = tuple[Key, str, list[Any]]
 """A text in a response: its key, the raw text, its per-token log-prob entries."""
@@ -60,6 +63,11 @@ class ChatCompletions:
         """The text of the last user message."""
         return _last_user_text(request.get("messages"), ("text",))
 
+    @staticmethod
+    def sanitize(request: dict[str, Any], hardening: Hardening) -> dict[str, Any]:
+        """What `firewall.hardening.sanitize_request` leaves to the API: nothing, for chat."""
+        return request
+
     # -- whole responses -------------------------------------------------------------------------
 
     def texts(self, completion: Any) -> Iterator[Found]:
@@ -68,7 +76,7 @@ class ChatCompletions:
                 if text := getattr(choice.message, name, None):
                     yield (choice.index, name), text, list(getattr(choice.logprobs, name, None) or ())
 
-    def rewrite(self, completion: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def rewrite(self, completion: Any, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
         choices = []
         for choice in completion.choices:
             texts = {name: done[(choice.index, name)].text for name in self.FIELDS if (choice.index, name) in done}
@@ -135,7 +143,7 @@ class ChatCompletions:
         choice = Choice(index=index, delta=ChoiceDelta(**{name: text}), finish_reason=None, logprobs=None)
         return template.model_copy(update={"choices": [choice], "usage": None})
 
-    def finalize(self, chunk: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def finalize(self, chunk: Any, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
         from openai.types.chat.chat_completion_chunk import ChoiceLogprobs
 
         choices = []
@@ -190,6 +198,28 @@ class Responses:
             return value
         return _last_user_text(value, ("input_text", "text"))
 
+    LOGPROBS = "message.output_text.logprobs"
+    """The `include` entry that asks for per-token log-probs (`top_logprobs` only adds alternatives)."""
+
+    @classmethod
+    def sanitize(cls, request: dict[str, Any], hardening: Hardening) -> dict[str, Any]:
+        """Under `strip`, drop the `include` entry that asks for log-probs (in `extra_body` too):
+        `sanitize_request` has dropped `top_logprobs` and capped it under `top_k`, but the Responses
+        API computes the chosen tokens' log-probs whenever `include` names them."""
+        if hardening.mode != "strip":
+            return request
+        out = dict(request)
+        if isinstance(out.get("extra_body"), Mapping):
+            out["extra_body"] = dict(out["extra_body"])  # the caller's own dict stays as it was
+        for holder in (out, out.get("extra_body")):
+            if isinstance(holder, dict) and isinstance(holder.get("include"), list | tuple):
+                kept = [i for i in holder["include"] if i != cls.LOGPROBS]
+                if kept:
+                    holder["include"] = kept
+                else:
+                    del holder["include"]
+        return out
+
     # -- whole responses -------------------------------------------------------------------------
 
     def texts(self, response: Any) -> Iterator[Found]:
@@ -198,7 +228,8 @@ class Responses:
                 if (name := self._TEXT.get(getattr(part, "type", ""))) and (text := getattr(part, name, None)):
                     yield (oi, ci), text, list(getattr(part, "logprobs", None) or ())
 
-    def rewrite(self, response: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def rewrite(self, response: Any, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
+        done = {**done, **{key: scan(key, raw) for key, raw, _ in self.texts(response) if key not in done}}
         output = [self._item(item, oi, done, scan) for oi, item in enumerate(response.output)]
         return response.model_copy(update={"output": output, **self._incomplete(done)})
 
@@ -210,7 +241,7 @@ class Responses:
 
         return {"status": "incomplete", "incomplete_details": IncompleteDetails(reason="content_filter")}
 
-    def _item(self, item: Any, oi: int, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def _item(self, item: Any, oi: int, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
         content = getattr(item, "content", None)
         if getattr(item, "type", None) != "message" or not content:
             return item
@@ -218,20 +249,22 @@ class Responses:
             update={"content": [self._part(p, (oi, ci), done, scan) for ci, p in enumerate(content)]}
         )
 
-    def _part(self, part: Any, key: Key, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def _part(self, part: Any, key: Key, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
         name = self._TEXT.get(getattr(part, "type", ""))
-        if name is None:
+        if name is None or (scanned := self._scanned(key, getattr(part, name, None), done, scan)) is None:
             return part
-        text = getattr(part, name, None)
-        if key in done:
-            changes: dict[str, Any] = {name: done[key].text}
-        elif text:
-            changes = {name: scan(text)}  # a text that never came as deltas
-        else:
-            return part
+        changes: dict[str, Any] = {name: scanned.text}
         if hasattr(part, "logprobs"):
-            changes["logprobs"] = self._released(done.get(key))
+            changes["logprobs"] = self._released(scanned)
         return part.model_copy(update=changes)
+
+    @staticmethod
+    def _scanned(key: Key, text: str | None, done: Mapping[Key, Done], scan: ScanWhole) -> Done | None:
+        """The scanned stream of `key`; else `text` scanned whole (it never came as deltas); None
+        for no text (an empty part is not scanned: no event for nothing)."""
+        if key in done:
+            return done[key]
+        return scan(key, text) if text else None
 
     @staticmethod
     def _released(done: Done | None) -> list[Any]:
@@ -283,15 +316,15 @@ class Responses:
             changes["logprobs"] = []  # released, hardened, with the done event
         return template.model_copy(update=changes)
 
-    def finalize(self, event: Any, done: Mapping[Key, Done], scan: Callable[[str], str]) -> Any:
+    def finalize(self, event: Any, done: Mapping[Key, Done], scan: ScanWhole) -> Any:
         kind = getattr(event, "type", "")
         if kind in ("response.output_text.done", "response.refusal.done"):
             key = (event.output_index, event.content_index)
             name = "text" if kind == "response.output_text.done" else "refusal"
-            text = done[key].text if key in done else scan(getattr(event, name))
-            changes: dict[str, Any] = {name: text}
+            scanned = self._scanned(key, getattr(event, name), done, scan)
+            changes: dict[str, Any] = {} if scanned is None else {name: scanned.text}
             if hasattr(event, "logprobs"):
-                changes["logprobs"] = self._released(done.get(key))
+                changes["logprobs"] = self._released(scanned)
             return event.model_copy(update=changes)
         if (part := getattr(event, "part", None)) is not None:
             return event.model_copy(

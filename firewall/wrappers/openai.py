@@ -9,7 +9,9 @@ What a guarded `chat.completions.create` / `responses.create` does, in order:
 
 1. Refuses scoring requests (`echo` or `logit_bias` with log-probs, `prompt_logprobs`) with the
    SDK's `BadRequestError` (400), and asks the server for no more log-probs than the policy's
-   `hardening:` releases (`firewall.hardening.sanitize_request`).
+   `hardening:` releases (`firewall.hardening.sanitize_request`; for Responses, `strip` also
+   drops `include=["message.output_text.logprobs"]`). A `principal` callable is called here: it
+   must return a str or None (a `TypeError` otherwise, before the model is called).
 2. `Firewall.check_prompt` on the prompt (the last user message; a string `input`): quotas and
    extraction signals. `QuotaExceeded` becomes the SDK's `RateLimitError` (429) with
    `retry-after` / `retry-after-ms` headers, so existing retry code (the SDK's is for HTTP
@@ -25,29 +27,33 @@ What a guarded `chat.completions.create` / `responses.create` does, in order:
 Streams (`stream=True`) come back as `openai.Stream` / `openai.AsyncStream` subclasses of the
 same chunk or event types (iteration, `with`, `close()`), through one `Firewall.stream` per text.
 The firewall holds back text that a later chunk could still change, so **chunk boundaries
-differ** from the server's: the text arrives later, in fewer, larger chunks; non-text chunks
-(role, tool calls, usage) keep their order, and a choice's finish chunk (carrying its hardened
-log-probs) or a part's `*.done` event comes after its last text. Responses stream events are
-renumbered (`sequence_number`) in their new order. A blocked stream ends with the refusal and
-stops reading (the connection is closed): chat once every choice is blocked, with
-`finish_reason="content_filter"`; Responses at the first blocked part, with the part's, its
-item's and a `response.incomplete` (reason `content_filter`) closing event.
+differ** from the server's: the text arrives later, in fewer, larger chunks. Non-text chunks
+(role, tool calls, usage) keep their order among themselves but are not held back, so a tool-call
+chunk can come before text the server sent ahead of it; a choice's finish chunk (carrying its
+hardened log-probs) or a part's `*.done` event comes after its last text. Responses stream events
+are renumbered (`sequence_number`) in their new order. A blocked text ends with the refusal; the
+stream stops reading (the connection is closed) once nothing more can be released: chat once
+every choice is blocked (n > 1: the other choices go on), with `finish_reason="content_filter"`;
+Responses at the first blocked part, with the part's, its item's and a `response.incomplete`
+(reason `content_filter`) closing event.
 
-Not guarded, so not reachable through the wrapper (an `AttributeError` says so; the raw client is
-`.unguarded`): the other methods of the guarded resources (`parse`, `stream`, `retrieve`, stored
-completions...), `with_raw_response` / `with_streaming_response`, legacy `completions`, `beta`,
-`realtime` and `live`. Everything else (`models`, `files`, `embeddings`...) is the client's own.
-Tool-call arguments, reasoning summaries and audio transcripts are passed as they are.
+The wrapper passes through an allow-list, not a block-list: the guarded `chat.completions.create`
+and `responses.create`, the client's settings (`api_key`, `base_url`, `timeout`...), `close()`,
+and the resources that return no model output: `models`, `embeddings` and `moderations` (which
+return vectors and categories of the caller's own input) and `files` metadata (`create`, `list`,
+`retrieve`, `delete`; not `content`, which may hold batch results). Everything else (the other
+methods of the guarded resources, `with_raw_response`, `conversations`, `evals`, `batches`, legacy
+`completions`, raw `post` / `get`, ...) raises an `AttributeError` that says why; the raw client is
+`.unguarded`. Tool-call arguments, reasoning summaries and audio transcripts are passed as they are.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import aclosing, closing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -55,6 +61,8 @@ from firewall.errors import QuotaExceeded
 from firewall.hardening import Hardening, refuse_scoring_requests, sanitize_request
 from firewall.wrappers._demux import Demux, Done, Key, scores_of
 from firewall.wrappers._openai_apis import ChatCompletions, Responses
+from firewall.wrappers._openai_streams import AsyncGuardedStream, GuardedStream, adrive, aitems, drive, items
+from firewall.wrappers._options import Options, Principal
 
 try:  # the SDK's HTTP library: httpx2 from openai 3 on, httpx before; errors carry its Response
     import httpx2 as _http
@@ -63,18 +71,52 @@ except ImportError:  # pragma: no cover - older SDKs
 
 if TYPE_CHECKING:
     from firewall.firewall import Firewall
+    from firewall.model import Verdict
 
-Principal = str | Callable[[Mapping[str, Any]], "str | None"] | None
+__all__ = ["AsyncGuardedOpenAI", "AsyncGuardedStream", "GuardedOpenAI", "GuardedStream", "wrap_openai"]
+
 API = type[ChatCompletions] | type[Responses]
 
-_BLOCKED = {
+SETTINGS = frozenset(
+    {
+        "api_key",
+        "base_url",
+        "close",
+        "default_headers",
+        "default_query",
+        "is_closed",
+        "max_retries",
+        "organization",
+        "project",
+        "timeout",
+        "user_agent",
+        "webhook_secret",
+        "websocket_base_url",
+    }
+)
+"""The client's settings (and `close`), passed through: values, not requests."""
+
+RESOURCES: Mapping[str, frozenset[str]] = {
+    "models": frozenset({"list", "retrieve", "delete"}),  # model metadata
+    "embeddings": frozenset({"create"}),  # vectors of the caller's own input
+    "moderations": frozenset({"create"}),  # categories and scores of the caller's own input
+    "files": frozenset({"create", "list", "retrieve", "delete", "wait_for_processing"}),  # metadata only
+}
+"""Resources that return no model output, with the methods passed through; nothing else is."""
+
+_WHY = {
     "with_raw_response": "it returns the raw HTTP response",
     "with_streaming_response": "it returns the raw HTTP response",
     "completions": "legacy completions are not guarded",
     "beta": "its endpoints are not guarded",
     "realtime": "realtime sessions are not guarded",
     "live": "live sessions are not guarded",
+    "content": "a file's content may hold model output (batch results)",
+    "retrieve_content": "a file's content may hold model output (batch results)",
+    **{f"client.{verb}": "raw requests are not scanned" for verb in ("get", "post", "put", "patch", "request")},
+    "client.delete": "raw requests are not scanned",
 }
+"""Why a name (or `where.name`) is not passed through, where there is more to say than the proxy's default."""
 
 
 def wrap_openai(
@@ -99,26 +141,19 @@ def wrap_openai(
         source: the events' `source` (default "openai").
 
     Returns:
-        A proxy (`GuardedOpenAI`, or `AsyncGuardedOpenAI` for an async client); every other
-        attribute is the client's own, and `.unguarded` is the client itself.
+        A proxy (`GuardedOpenAI`, or `AsyncGuardedOpenAI` for an async client) that passes
+        through only what returns no model output (see the module docstring); `.unguarded` is
+        the client itself.
+
+    Raises:
+        TypeError: `principal` is neither a str, a callable nor None.
     """
     if isinstance(client, GuardedOpenAI):
         client = client.unguarded
-    options = _Options(principal, model, source)
+    options = Options(principal, model, source)
     if isinstance(client, openai.AsyncOpenAI):
         return AsyncGuardedOpenAI(fw, client, options)
     return GuardedOpenAI(fw, client, options)
-
-
-@dataclass(frozen=True)
-class _Options:
-    principal: Principal
-    model: str | None
-    source: str
-
-    def context(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        principal = self.principal(dict(request)) if callable(self.principal) else self.principal
-        return {"principal": principal, "model": self.model or request.get("model"), "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -134,17 +169,19 @@ class _Call:
 class _Guard:
     """What every guarded call of one client shares."""
 
-    def __init__(self, fw: Firewall, client: Any, options: _Options) -> None:
+    def __init__(self, fw: Firewall, client: Any, options: Options) -> None:
         self.fw = fw
         self.client = client
         self.options = options
 
     def admit(self, api: API, kwargs: dict[str, Any]) -> _Call:
+        context = self.options.context(kwargs, kwargs.get("model"))  # a bad principal fails here, first
         if reason := refuse_scoring_requests(kwargs):
-            self.fw.report_refusal(reason, **self.options.context(kwargs))
+            self.fw.report_refusal(reason, **context)
             raise self._error(openai.BadRequestError, 400, api.path, reason, "outguard_scoring_request")
-        kwargs = sanitize_request(kwargs, Hardening.from_settings(self.fw.policy.hardening))
-        return _Call(api(kwargs), kwargs, api.prompt(kwargs), self.options.context(kwargs))
+        hardening = Hardening.from_settings(self.fw.policy.hardening)
+        kwargs = api.sanitize(sanitize_request(kwargs, hardening), hardening)
+        return _Call(api(kwargs), kwargs, api.prompt(kwargs), context)
 
     def refused(self, exc: QuotaExceeded, call: _Call) -> openai.RateLimitError:
         wait = max(0.0, exc.retry_after)
@@ -169,10 +206,14 @@ class _Guard:
             key: Done.of(raw, v, entries, self.harden)
             for (key, raw, entries, _), v in zip(found, verdicts, strict=True)
         }
-        return call.api.rewrite(response, done, partial(self.scan, call))
+        return call.api.rewrite(response, done, partial(self._scan_whole, call))
 
-    def scan(self, call: _Call, text: str) -> str:
-        return self.fw.scan(text, prompt=call.prompt, **call.context).text
+    def _scan_whole(self, call: _Call, key: Key, raw: str) -> Done:
+        # Every text of a whole response is in `found`: this only serves texts found nowhere else.
+        return Done.of(raw, self.scan(call, raw), (), self.harden)
+
+    def scan(self, call: _Call, text: str) -> Verdict:
+        return self.fw.scan(text, prompt=call.prompt, **call.context)
 
     def harden(self, entries: list[Any]) -> list[dict[str, Any]] | None:
         payload = [e.model_dump() if hasattr(e, "model_dump") else dict(e) for e in entries]
@@ -184,23 +225,30 @@ class _Guard:
 
 
 class _Proxy:
-    """Falls through to the wrapped SDK object, except for the names in `_blocked`."""
+    """Passes through to the wrapped SDK object only the names in `passed`; any other name is an
+    `AttributeError` that says why (`why`, unless `reasons` has more to say)."""
 
-    _blocked: ClassVar[Mapping[str, str]] = {}
-
-    def __init__(self, inner: Any) -> None:
+    def __init__(
+        self, inner: Any, where: str, passed: Iterable[str] = (), why: str = "", reasons: Mapping[str, str] = _WHY
+    ) -> None:
         self._inner = inner
+        self._where = where
+        self._passed = frozenset(passed)
+        self._reasons = reasons
+        self._why = why
 
     def __getattr__(self, name: str) -> Any:
-        if name == "_inner":  # not set yet (copy, pickle): no recursion
+        state = self.__dict__
+        if name.startswith("__") or "_why" not in state:  # special names; not set up yet (copy, pickle)
             raise AttributeError(name)
-        if name in self._blocked or (self._blocked.get("*") and not name.startswith("__")):
-            reason = self._blocked.get(name) or self._blocked["*"]
-            raise AttributeError(
-                f"{name!r} is not available through the outguard wrapper: {reason}; "
-                "call it on the raw client (`.unguarded`) if its output needs no scanning"
-            )
-        return getattr(self._inner, name)
+        if name in state["_passed"]:
+            return getattr(state["_inner"], name)
+        where = f"{state['_where']}.{name}"
+        why = state["_reasons"].get(where) or state["_reasons"].get(name, state["_why"])
+        raise AttributeError(
+            f"{where} is not available through the outguard wrapper: {why}; "
+            "call it on the raw client (`.unguarded`) if its output needs no scanning"
+        )
 
     def __repr__(self) -> str:
         return f"<guarded {self._inner!r}>"
@@ -209,10 +257,8 @@ class _Proxy:
 class _Create(_Proxy):
     """A guarded resource: only `create` is reachable."""
 
-    _blocked: ClassVar[Mapping[str, str]] = {"*": "only create() is guarded on this resource"}
-
-    def __init__(self, inner: Any, guard: _Guard, api: API) -> None:
-        super().__init__(inner)
+    def __init__(self, inner: Any, guard: _Guard, api: API, where: str) -> None:
+        super().__init__(inner, where, why=f"only create() is guarded on {where}", reasons={})
         self._guard = guard
         self._api = api
 
@@ -228,7 +274,7 @@ class _SyncCreate(_Create):
             raise guard.refused(exc, call) from exc
         result = self._inner.create(**call.kwargs)
         if isinstance(result, openai.Stream):
-            return GuardedStream(result, _drive(guard.fw, call, guard.demux(call), _items(result)))
+            return GuardedStream(result, drive(guard.fw, guard.demux(call), items(result), call.prompt, call.context))
         found = guard.found(call, result)
         verdicts = [guard.fw.scan(raw, prompt=call.prompt, scores=s, **call.context) for _, raw, _, s in found]
         return guard.assemble(call, result, found, verdicts)
@@ -245,34 +291,45 @@ class _AsyncCreate(_Create):
             raise guard.refused(exc, call) from exc
         result = await self._inner.create(**call.kwargs)
         if isinstance(result, openai.AsyncStream):
-            return AsyncGuardedStream(result, _adrive(guard.fw, call, guard.demux(call), _aitems(result)))
+            upstream = adrive(guard.fw, guard.demux(call), aitems(result), call.prompt, call.context)
+            return AsyncGuardedStream(result, upstream)
         found = guard.found(call, result)
         verdicts = [await guard.fw.ascan(raw, prompt=call.prompt, scores=s, **call.context) for _, raw, _, s in found]
         return guard.assemble(call, result, found, verdicts)
 
 
 class _Chat(_Proxy):
-    _blocked = _BLOCKED
-
     def __init__(self, inner: Any, completions: _Create) -> None:
-        super().__init__(inner)
+        super().__init__(inner, "chat", why="only completions.create() is guarded on chat")
         self.completions = completions
 
 
 class GuardedOpenAI(_Proxy):
     """An `openai.OpenAI` whose completions are guarded; see the module docstring."""
 
-    _blocked = _BLOCKED
     _create: type[_Create] = _SyncCreate
 
-    def __init__(self, fw: Firewall, client: Any, options: _Options) -> None:
-        super().__init__(client)
+    def __init__(self, fw: Firewall, client: Any, options: Options) -> None:
+        why = (
+            "it may return model output, and only chat.completions.create and responses.create are scanned "
+            f"(passed through: settings, {', '.join(RESOURCES)})"
+        )
+        super().__init__(client, "client", SETTINGS, why)
         self._fw = fw
         self._options = options
         guard = _Guard(fw, client, options)
-        self.chat = _Chat(client.chat, self._create(client.chat.completions, guard, ChatCompletions))
+        completions = self._create(client.chat.completions, guard, ChatCompletions, "chat.completions")
+        self.chat = _Chat(client.chat, completions)
         if hasattr(type(client), "responses"):
-            self.responses = self._create(client.responses, guard, Responses)
+            self.responses = self._create(client.responses, guard, Responses, "responses")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in RESOURCES and "_why" in self.__dict__:
+            where = f"client.{name}"
+            resource = _Proxy(getattr(self._inner, name), where, RESOURCES[name], f"only metadata is passed on {where}")
+            setattr(self, name, resource)  # built once
+            return resource
+        return super().__getattr__(name)
 
     @property
     def unguarded(self) -> Any:
@@ -304,135 +361,3 @@ class AsyncGuardedOpenAI(GuardedOpenAI):
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._inner.__aexit__(*exc_info)
-
-
-class GuardedStream(openai.Stream):  # type: ignore[type-arg]
-    """An `openai.Stream` whose items went through the firewall (iterate it, `with` it, `close()`)."""
-
-    def __init__(self, inner: openai.Stream[Any], items: Iterator[Any]) -> None:
-        # Not Stream.__init__: it would start a second decoder on the same HTTP body.
-        self.response = inner.response
-        self._cast_to = inner._cast_to
-        self._client = inner._client
-        self._options = inner._options
-        self._iterator = items
-
-    def close(self) -> None:
-        """Stop: closes the firewall's stream (held-back text is never released) and the response."""
-        self._iterator.close()  # type: ignore[attr-defined]
-        self.response.close()
-
-
-class AsyncGuardedStream(openai.AsyncStream):  # type: ignore[type-arg]
-    """An `openai.AsyncStream` whose items went through the firewall."""
-
-    def __init__(self, inner: openai.AsyncStream[Any], items: AsyncIterator[Any]) -> None:
-        self.response = inner.response
-        self._cast_to = inner._cast_to
-        self._client = inner._client
-        self._options = inner._options
-        self._iterator = items
-
-    async def close(self) -> None:
-        await self._iterator.aclose()  # type: ignore[attr-defined]
-        await self.response.aclose()
-
-
-# -- the two drivers: identical but for `for` / `async for` (the logic is in Demux) -----------------
-
-_END = object()
-
-
-def _items(stream: openai.Stream[Any]) -> Iterator[Any]:
-    with stream:
-        yield from stream
-
-
-async def _aitems(stream: openai.AsyncStream[Any]) -> AsyncIterator[Any]:
-    async with stream:
-        async for item in stream:
-            yield item
-
-
-def _drive(fw: Firewall, call: _Call, demux: Demux, upstream: Iterator[Any]) -> Iterator[Any]:
-    """Yield the upstream's items with each text stream scanned by its own `fw.stream`."""
-
-    def pull() -> None:
-        item = next(upstream, _END)
-        demux.end() if item is _END else demux.push(item)
-
-    def texts(key: Key, scores: dict[str, float]) -> Iterator[str]:
-        while True:
-            if (text := demux.take(key)) is not None:
-                yield text
-            elif demux.drained(key):
-                scores.update(demux.scores(key))  # before the stream ends: the event reads it then
-                return
-            else:
-                pull()
-
-    try:
-        while not demux.settled():
-            if (key := demux.next_key()) is None:
-                if demux.upstream_done:
-                    break
-                pull()
-                yield from demux.ready()
-                continue
-            scores: dict[str, float] = {}
-            on_verdict = partial(demux.finish, key)
-            safe_texts = fw.stream(
-                texts(key, scores), prompt=call.prompt, on_verdict=on_verdict, scores=scores, **call.context
-            )
-            with closing(safe_texts):
-                for safe in safe_texts:
-                    yield from demux.ready()
-                    yield demux.text_item(key, safe)
-            yield from demux.ready()
-        yield from demux.closing()
-    finally:
-        upstream.close()  # type: ignore[attr-defined]
-
-
-async def _adrive(fw: Firewall, call: _Call, demux: Demux, upstream: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    """The async twin of `_drive`."""
-
-    async def pull() -> None:
-        item = await anext(upstream, _END)
-        demux.end() if item is _END else demux.push(item)
-
-    async def texts(key: Key, scores: dict[str, float]) -> AsyncIterator[str]:
-        while True:
-            if (text := demux.take(key)) is not None:
-                yield text
-            elif demux.drained(key):
-                scores.update(demux.scores(key))
-                return
-            else:
-                await pull()
-
-    try:
-        while not demux.settled():
-            if (key := demux.next_key()) is None:
-                if demux.upstream_done:
-                    break
-                await pull()
-                for item in demux.ready():
-                    yield item
-                continue
-            scores: dict[str, float] = {}
-            on_verdict = partial(demux.finish, key)
-            safe_texts = fw.astream(
-                texts(key, scores), prompt=call.prompt, on_verdict=on_verdict, scores=scores, **call.context
-            )
-            async with aclosing(safe_texts):
-                async for safe in safe_texts:
-                    for item in demux.ready():
-                        yield item
-                    yield demux.text_item(key, safe)
-            for item in demux.ready():
-                yield item
-        for item in demux.closing():
-            yield item
-    finally:
-        await upstream.aclose()  # type: ignore[attr-defined]

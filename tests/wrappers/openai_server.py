@@ -10,6 +10,7 @@ kept in `server.requests` as `(path, body)`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections import deque
@@ -28,6 +29,8 @@ class Reply:
     """Stream the finish reason in the chunk with the last text (as llama.cpp and vLLM may)."""
     tool_call: bool = False
     """Stream a tool-call delta between the texts (chat)."""
+    no_deltas: bool = False
+    """Stream no text deltas: the text comes only whole, in the done events (Responses)."""
 
 
 class LoopbackOpenAI:
@@ -61,9 +64,7 @@ class LoopbackOpenAI:
 
     def next_reply(self, n: int) -> Reply:
         reply = self.replies.popleft() if self.replies else Reply(None, ["Hello from the loopback model."])
-        return (
-            reply if reply.choices else Reply([reply.pieces] * n, reply.pieces, reply.finish_with_text, reply.tool_call)
-        )
+        return reply if reply.choices else dataclasses.replace(reply, choices=[reply.pieces] * n)
 
 
 def _handler(server: LoopbackOpenAI) -> type[BaseHTTPRequestHandler]:
@@ -80,7 +81,7 @@ def _handler(server: LoopbackOpenAI) -> type[BaseHTTPRequestHandler]:
                 events = _chat_stream(body, reply) if body.get("stream") else None
                 whole = None if events else _chat(body, choices)
             elif self.path.endswith("/responses"):
-                events = _responses_stream(body, choices[0]) if body.get("stream") else None
+                events = _responses_stream(body, choices[0], reply.no_deltas) if body.get("stream") else None
                 whole = None if events else _response(body, choices[0], "".join(choices[0]))
             else:
                 self.send_error(404)
@@ -209,7 +210,7 @@ def _response(body: dict[str, Any], pieces: list[str], text: str | None, status:
     }
 
 
-def _responses_stream(body: dict[str, Any], pieces: list[str]) -> list[tuple[str | None, Any]]:
+def _responses_stream(body: dict[str, Any], pieces: list[str], no_deltas: bool) -> list[tuple[str | None, Any]]:
     text = "".join(pieces)
     wants = "message.output_text.logprobs" in (body.get("include") or [])
     logprobs = _token_logprobs(pieces, body) if wants else []
@@ -220,7 +221,7 @@ def _responses_stream(body: dict[str, Any], pieces: list[str]) -> list[tuple[str
         {"type": "response.output_item.added", "output_index": 0, "item": {**_message([]), "status": "in_progress"}},
         {"type": "response.content_part.added", **where, "part": _part("", [])},
     ]
-    for j, piece in enumerate(pieces):
+    for j, piece in enumerate([] if no_deltas else pieces):
         events.append({"type": "response.output_text.delta", **where, "delta": piece, "logprobs": logprobs[j : j + 1]})
     events += [
         {"type": "response.output_text.done", **where, "text": text, "logprobs": logprobs},

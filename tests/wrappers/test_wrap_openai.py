@@ -340,15 +340,97 @@ def test_a_blocked_response_is_incomplete_and_its_stream_stops(
     assert "MIIE" not in visible([response, *events])
 
 
-def test_unguarded_paths_are_not_reachable_and_the_rest_is_the_clients(fw: Firewall, guarded: GuardedOpenAI) -> None:
-    for path in ("with_raw_response", "completions", "beta"):
-        with pytest.raises(AttributeError, match="not available through the outguard wrapper"):
+def test_only_what_returns_no_model_output_passes_through(fw: Firewall, guarded: GuardedOpenAI) -> None:
+    """An allow-list: stored conversations, evals, batches, a file's content or a raw request would
+    hand back model output that nothing scanned."""
+    for path in ("with_raw_response", "completions", "beta", "conversations", "evals", "batches", "post", "_client"):
+        with pytest.raises(AttributeError, match=r"not available through the outguard wrapper.*`\.unguarded`"):
             getattr(guarded, path)
+    for name in ("content", "retrieve_content", "with_raw_response"):
+        with pytest.raises(AttributeError, match=r"client\.files\." + name):
+            getattr(guarded.files, name)
     for name in ("parse", "stream", "with_raw_response", "retrieve"):
         with pytest.raises(AttributeError, match="only create"):
             getattr(guarded.chat.completions, name)
+    with pytest.raises(AttributeError, match="only create"):
+        guarded.responses.input_items  # noqa: B018
 
-    assert guarded.models is guarded.unguarded.models and guarded.api_key == "sk-loopback-test"
+    raw = guarded.unguarded
+    assert guarded.models.list == raw.models.list and guarded.files.create == raw.files.create
+    assert guarded.embeddings.create == raw.embeddings.create and guarded.moderations.create == raw.moderations.create
+    assert guarded.api_key == "sk-loopback-test" and guarded.base_url == raw.base_url
     copy = guarded.with_options(timeout=5)
     assert isinstance(copy, GuardedOpenAI) and copy.unguarded.timeout == 5
     assert fw.wrap_openai(guarded).unguarded is guarded.unguarded  # wrapping twice does not scan twice
+
+
+def test_a_principal_must_be_a_string_or_none(fw: Firewall, openai_server: LoopbackOpenAI) -> None:
+    client = fw.wrap_openai(client_for(openai_server), principal=lambda request: request.get("metadata"))
+
+    with pytest.raises(TypeError, match="principal callable returned dict"):
+        client.chat.completions.create(model="m", messages=MESSAGES, metadata={"user": "alice"})
+    with pytest.raises(TypeError, match="principal must be a str"):
+        fw.wrap_openai(client_for(openai_server), principal=42)
+    assert openai_server.requests == []  # refused before the model was called
+    client.close()
+
+
+def test_a_responses_text_that_never_came_as_deltas_is_scanned_once(
+    fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
+) -> None:
+    """Its done events, its item and the final response all carry it: one scan, one event."""
+    openai_server.script(*PIECES, no_deltas=True)
+    with capture_events(fw) as events:
+        stream_events = list(guarded.responses.create(model="m", input="Code?", stream=True))
+
+    safe = fw.scan(LEAK).text
+    done = {e.type: e for e in stream_events}
+    assert "response.output_text.delta" not in done
+    assert done["response.output_text.done"].text == safe
+    assert done["response.content_part.done"].part.text == safe
+    assert done["response.output_item.done"].item.content[0].text == safe
+    assert done["response.completed"].response.output_text == safe
+    assert not any(raw in visible(stream_events) for raw in RAW)
+    assert [e.labels for e in events] == [["CANARY", "SECRET"]]
+
+
+def test_an_empty_responses_text_makes_no_event(
+    fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
+) -> None:
+    openai_server.script("")
+    with capture_events(fw) as events:
+        stream_events = list(guarded.responses.create(model="m", input="Code?", stream=True))
+
+    assert stream_events[-1].type == "response.completed" and stream_events[-1].response.output_text == ""
+    assert events == []  # as for chat: nothing was said, nothing to record
+
+
+LOGPROBS, ENCRYPTED = "message.output_text.logprobs", "reasoning.encrypted_content"
+
+
+@pytest.mark.parametrize(
+    ("hardening", "sent_include", "sent_top", "sent_extra_include"),
+    [
+        pytest.param({"mode": "strip"}, [ENCRYPTED], None, None, id="strip"),
+        pytest.param({"mode": "top_k", "k": 1}, [LOGPROBS, ENCRYPTED], 1, [LOGPROBS], id="top_k"),
+    ],
+)
+def test_responses_ask_for_no_more_log_probabilities_than_released(
+    policy: Policy,
+    openai_server: LoopbackOpenAI,
+    hardening: dict[str, Any],
+    sent_include: list[str],
+    sent_top: int | None,
+    sent_extra_include: list[str] | None,
+) -> None:
+    """`include` asks the Responses API for the chosen tokens' log-probs; `strip` releases none."""
+    fw = firewall(policy, hardening=hardening)
+    client = fw.wrap_openai(client_for(openai_server))
+    client.responses.create(model="m", input="hi", include=[LOGPROBS, ENCRYPTED], top_logprobs=3)
+    client.responses.create(model="m", input="hi", extra_body={"include": [LOGPROBS]})
+
+    (_, sent), (_, sent_extra) = openai_server.requests
+    assert (sent.get("include"), sent.get("top_logprobs")) == (sent_include, sent_top)
+    assert sent_extra.get("include") == sent_extra_include
+    client.close()
+    fw.close()
