@@ -11,17 +11,21 @@ what the model wrote: only the new text (a `return_full_text` prompt is the call
 and is put back as it was). n sequences (`num_return_sequences`, batches) are scanned one by one,
 one event each.
 
-Streaming: `generate()` (or the pipeline) runs in the caller's thread with a relay streamer; a
-scanning thread runs `Firewall.stream` over the relay's text and hands the caller's streamer only
-what the firewall releases, so a printing `TextStreamer` never prints unscanned text, and a
-`TextIteratorStreamer` (generation in a worker thread, iteration in yours, as usual) yields
-scanned text and always ends, even when generation fails. A blocked stream stops generation at
-the next token. The call returns when the scanned text is all delivered.
+Streaming (`firewall.wrappers._hf_streaming`): `generate()` (or the pipeline) runs in the
+caller's thread with a relay streamer; a scanning thread runs `Firewall.stream` over the relay's
+text and hands the caller's streamer only what the firewall releases, so a printing `TextStreamer`
+never prints unscanned text, and a `TextIteratorStreamer` (generation in a worker thread,
+iteration in yours, as usual) yields scanned text and always ends: when generation fails, and when
+the call is refused before it starts (a quota, a bad argument). A blocked stream stops generation
+at the next token. The call returns when the scanned text is all delivered. A streamed pipeline
+call's record holds the text its streamer received (one scan, one event).
 
 What comes back keeps its type: the pipeline's records, and from `generate()` token ids, which
 are those of the *scanned* text (prompt ids, then the scanned text re-encoded; rows are padded
-with the pad token). With `return_dict_in_generate=True` the output object holds only
-`sequences`: per-step logits, scores, attentions and the cache describe the raw tokens.
+with the pad token). A row's text ends before its first end-of-sequence token: the call's
+`eos_token_id` (or its `generation_config`'s), else the model's. With
+`return_dict_in_generate=True` the output object holds only `sequences`: per-step logits, scores,
+attentions and the cache describe the raw tokens.
 
 Memorisation score: `wrap_generate` asks `generate()` for the raw logits (`output_logits=True`;
 memory grows with steps x vocabulary, `scores=False` turns it off; beam search is not scored)
@@ -29,28 +33,29 @@ and puts the Min-K% Prob and zlib ratio (`firewall.memorization`) of each genera
 event's `scores`. `wrap_pipeline(scores=True)` computes them with one forward pass over the
 generated text (a pipeline returns no logits worth converting).
 
+A `principal` callable must return a str or None (a `TypeError` otherwise, before the model runs).
 Causal LMs only. torch and transformers (the `hf` extra) are imported by this module, which
-`import firewall` never loads.
+`import firewall` never loads (`Firewall.wrap_pipeline` / `wrap_generate` import it when called).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
 
-from firewall.memorization import score_logprobs, token_logprobs
+from firewall.memorization import token_logprobs
+from firewall.wrappers._hf_streaming import Relay, Scanning, Target, with_stop
+from firewall.wrappers._options import Options, Principal
+from firewall.wrappers._scores import memorisation_scores
 
 if TYPE_CHECKING:
-    from firewall.firewall import Firewall
-    from firewall.model import Verdict
+    from contextlib import AbstractContextManager
 
-Principal = str | Callable[[Mapping[str, Any]], "str | None"] | None
+    from firewall.firewall import Firewall
 
 
 def wrap_pipeline(
@@ -73,9 +78,12 @@ def wrap_pipeline(
         source: the events' source.
         scores: also put the memorisation scores of each generated text in its event (one
             forward pass of the model over that text).
+
+    Raises:
+        TypeError: `principal` is neither a str, a callable nor None.
     """
     name = model_name or getattr(pipe.model, "name_or_path", None)
-    return GuardedPipeline(fw, pipe, _Options(principal, name, source), scores)
+    return GuardedPipeline(fw, pipe, Options(principal, name, source), scores)
 
 
 def wrap_generate(
@@ -98,38 +106,42 @@ def wrap_generate(
         model_name: the events' model (default: the model's `name_or_path`).
         source: the events' source.
         scores: put the memorisation scores of each generated text in its event.
+
+    Raises:
+        TypeError: an encoder-decoder model, or a `principal` that is neither a str, a callable
+            nor None.
     """
     if getattr(model.config, "is_encoder_decoder", False):
         raise TypeError("wrap_generate supports causal (decoder-only) language models")
     name = model_name or getattr(model, "name_or_path", None)
-    return GuardedGenerate(fw, model, tokenizer, _Options(principal, name, source), scores)
+    return GuardedGenerate(fw, model, tokenizer, Options(principal, name, source), scores)
 
 
-@dataclass(frozen=True)
-class _Options:
-    principal: Principal
-    model: str | None
-    source: str
-
-    def context(self, call: Mapping[str, Any]) -> dict[str, Any]:
-        principal = self.principal(dict(call)) if callable(self.principal) else self.principal
-        return {"principal": principal, "model": self.model, "source": self.source}
+def _target(streamer: Any) -> AbstractContextManager[Target | None]:
+    return nullcontext() if streamer is None else Target(streamer)
 
 
 class GuardedGenerate:
     """`model.generate`, guarded; call it exactly like `generate`."""
 
-    def __init__(self, fw: Firewall, model: Any, tokenizer: Any, options: _Options, scores: bool) -> None:
+    def __init__(self, fw: Firewall, model: Any, tokenizer: Any, options: Options, scores: bool) -> None:
         self.fw, self.model, self.tokenizer = fw, model, tokenizer
         self._options, self._scores = options, scores
         self._generate = model.generate  # bound now: `model.generate = wrap_generate(...)` must not recurse
 
     def __call__(self, input_ids: Any = None, *, streamer: Any = None, **kwargs: Any) -> Any:
+        with _target(streamer) as target:  # a refused call still ends the caller's streamer
+            return self._call(kwargs.pop("inputs", input_ids), target, kwargs)
+
+    def _call(self, input_ids: Any, target: Target | None, kwargs: dict[str, Any]) -> Any:
         fw, tok = self.fw, self.tokenizer
-        input_ids = kwargs.pop("inputs", input_ids)
         if input_ids is None:
             raise TypeError("a guarded generate() needs input_ids (the prompt's token ids)")
-        context = self._options.context({"input_ids": input_ids, "streamer": streamer, **kwargs})
+        if target is not None:
+            target.check(input_ids.shape[0])
+        context = self._options.context(
+            {"input_ids": input_ids, "streamer": getattr(target, "streamer", None), **kwargs}
+        )
         prompts = [tok.decode(row, skip_special_tokens=True) for row in input_ids]
         for prompt in prompts:
             fw.check_prompt(prompt, **context)
@@ -137,52 +149,38 @@ class GuardedGenerate:
         score = self._scores and int(kwargs.get("num_beams") or 1) == 1
         if score:
             kwargs.update(output_logits=True, return_dict_in_generate=True)
+        stops = _eos_ids(self.model, kwargs)
         width = input_ids.shape[-1]
         per_prompt = int(kwargs.get("num_return_sequences") or 1)
 
-        if streamer is None:
+        if target is None:
             out = self._generate(input_ids, **kwargs)
             sequences = out.sequences if hasattr(out, "sequences") else out
             safe = []
             for row in range(sequences.shape[0]):
-                new, logprobs = self._new_tokens(out, row, width, score)
+                new, logprobs = _new_tokens(out, row, width, stops, score)
                 raw = tok.decode(new, skip_special_tokens=True)
-                found = _scores(logprobs, raw) if score else {}
+                found = memorisation_scores(logprobs, raw)
                 safe.append(fw.scan(raw, prompt=prompts[row // per_prompt], scores=found, **context).text)
         else:
-            _check_streamer(streamer, input_ids)
-            relay = _Relay(tok, getattr(streamer, "decode_kwargs", {}))
+            relay = Relay(tok, getattr(target.streamer, "decode_kwargs", {}))
             extra: dict[str, float] = {}
-            scanning = _Scanning(fw, relay, streamer, prompts[0], {**context, "scores": extra})
-            kwargs["stopping_criteria"] = _with_stop(kwargs.get("stopping_criteria"), scanning.stop)
+            scanning = Scanning(fw, relay, target, prompts[0], {**context, "scores": extra})
+            kwargs["stopping_criteria"] = with_stop(kwargs.get("stopping_criteria"), scanning.stop)
             with scanning:
                 out = self._generate(input_ids, streamer=relay, **kwargs)
                 if score:
-                    new, logprobs = self._new_tokens(out, 0, width, score)
-                    extra.update(_scores(logprobs, tok.decode(new, skip_special_tokens=True)))
+                    new, logprobs = _new_tokens(out, 0, width, stops, score)
+                    extra.update(memorisation_scores(logprobs, tok.decode(new, skip_special_tokens=True)))
             safe = [scanning.text]
         sequences = _encode(tok, input_ids, safe, per_prompt)
         return type(out)(sequences=sequences) if wants_dict else sequences
-
-    def _new_tokens(self, out: Any, row: int, width: int, score: bool) -> tuple[list[int], list[float]]:
-        """Row `row`'s generated token ids up to its first end-of-sequence token, and (when
-        scoring) each one's log-probability under the raw logits."""
-        sequences = out.sequences if hasattr(out, "sequences") else out
-        ids = sequences[row, width:].tolist()
-        stops = _eos_ids(self.model)
-        length = next((i for i, t in enumerate(ids) if t in stops), len(ids))
-        logprobs = []
-        if score and out.logits:
-            steps = torch.stack([step[row] for step in out.logits[:length]]).float()
-            picked = torch.log_softmax(steps, dim=-1).gather(-1, torch.tensor(ids[:length]).unsqueeze(-1))
-            logprobs = picked.squeeze(-1).tolist()
-        return ids[:length], logprobs
 
 
 class GuardedPipeline:
     """A text-generation pipeline, guarded; call it like the pipeline. Other attributes are the pipeline's."""
 
-    def __init__(self, fw: Firewall, pipe: Any, options: _Options, scores: bool) -> None:
+    def __init__(self, fw: Firewall, pipe: Any, options: Options, scores: bool) -> None:
         self.fw, self.pipe = fw, pipe
         self._options, self._scores = options, scores
 
@@ -192,12 +190,19 @@ class GuardedPipeline:
         return getattr(self.pipe, name)
 
     def __call__(self, text_inputs: Any, **kwargs: Any) -> Any:
+        with _target(kwargs.pop("streamer", None)) as target:  # a refused call still ends the caller's streamer
+            return self._call(text_inputs, target, kwargs)
+
+    def _call(self, text_inputs: Any, target: Target | None, kwargs: dict[str, Any]) -> Any:
         fw = self.fw
         if kwargs.get("return_tensors") or kwargs.get("return_text") is False:
             raise ValueError("a guarded pipeline returns text only: token ids cannot be scanned")
-        streamer = kwargs.pop("streamer", None)
-        context = self._options.context({"text_inputs": text_inputs, **kwargs})
         single = isinstance(text_inputs, str) or _is_chat(text_inputs)
+        if target is not None:
+            target.check(1 if single else None)
+            if not single:
+                raise ValueError("streamers take one prompt at a time")
+        context = self._options.context({"text_inputs": text_inputs, **kwargs})
         inputs = [text_inputs] if single else list(text_inputs)
         prompts = [_prompt_text(i) for i in inputs]
         for prompt in prompts:
@@ -205,29 +210,28 @@ class GuardedPipeline:
         full_text = kwargs.get("return_full_text", self._full_text_default())
 
         scanned: Callable[[str, int], str]
-        if streamer is None:
+        if target is None:
             outputs = self.pipe(text_inputs, **kwargs)
 
             def scanned(raw: str, index: int) -> str:
                 return fw.scan(raw, prompt=prompts[index], scores=self._score(raw), **context).text
 
         else:
-            if not single:
-                raise ValueError("streamers take one prompt at a time")
-            _check_streamer(streamer, None)
             skip = {"skip_special_tokens": kwargs.get("skip_special_tokens", True)}
-            relay = _Relay(self.pipe.tokenizer, skip)
+            relay = Relay(self.pipe.tokenizer, skip)
             extra: dict[str, float] = {}
-            scanning = _Scanning(fw, relay, streamer, prompts[0], {**context, "scores": extra})
-            kwargs["stopping_criteria"] = _with_stop(kwargs.get("stopping_criteria"), scanning.stop)
+            scanning = Scanning(fw, relay, target, prompts[0], {**context, "scores": extra})
+            kwargs["stopping_criteria"] = with_stop(kwargs.get("stopping_criteria"), scanning.stop)
             with scanning:
                 outputs = self.pipe(text_inputs, streamer=relay, **kwargs)
                 extra.update(self._score(relay.raw_text))
 
             def scanned(raw: str, index: int) -> str:
-                # The relay decoded the same tokens the pipeline did; if not, scan the record itself.
-                same = raw == relay.raw_text
-                return scanning.text if same else fw.scan(raw, prompt=prompts[index], **context).text
+                # The text was scanned once, as it streamed: the record holds what the streamer got,
+                # even where the pipeline decoded the same tokens a little differently (the relay
+                # decodes the new tokens alone). Scanning the record too would be a second event
+                # and a second quota debit for one generation.
+                return scanning.text
 
         groups = [outputs] if single else outputs
         result = [[self._record(r, inputs[i], full_text, _bind(scanned, i)) for r in g] for i, g in enumerate(groups)]
@@ -259,127 +263,11 @@ class GuardedPipeline:
     def _score(self, raw: str) -> dict[str, float]:
         if not self._scores or not raw:
             return {}
-        return _scores(token_logprobs(_LM(self.pipe.model, self.pipe.tokenizer), raw), raw)
+        return memorisation_scores(token_logprobs(_LM(self.pipe.model, self.pipe.tokenizer), raw), raw)
 
 
 def _bind(scanned: Callable[[str, int], str], index: int) -> Callable[[str], str]:
     return lambda raw: scanned(raw, index)
-
-
-# -- streaming: the relay, the scanning thread, the stop signal -------------------------------------
-
-_END = object()
-
-
-@dataclass(frozen=True)
-class _Prompt:
-    text: str
-
-
-class _Relay(TextStreamer):
-    """The streamer `generate()` writes to: decodes like `TextStreamer` and queues the text."""
-
-    def __init__(self, tokenizer: Any, decode_kwargs: Mapping[str, Any]) -> None:
-        super().__init__(tokenizer, skip_prompt=False, **decode_kwargs)
-        self.queue: queue.Queue[Any] = queue.Queue()
-        self._raw: list[str] = []
-
-    @property
-    def raw_text(self) -> str:
-        return "".join(self._raw)
-
-    def put(self, value: Any) -> None:
-        if self.next_tokens_are_prompt:  # the prompt: the caller's own text, forwarded unscanned
-            self.next_tokens_are_prompt = False
-            ids = value[0] if len(value.shape) > 1 else value
-            self.queue.put(_Prompt(self.tokenizer.decode(ids, **self.decode_kwargs)))
-            return
-        super().put(value)
-
-    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-        if text:
-            self._raw.append(text)
-            self.queue.put(text)
-
-
-class _Scanning:
-    """`Firewall.stream` over a relay's text in a thread, feeding the caller's streamer.
-
-    Used as a context manager around the generation: on a clean exit it ends the stream (so the
-    event carries whatever `context["scores"]` holds by then), waits for the thread, and ends the
-    caller's streamer; on an error it ends both too, then lets the error through.
-    """
-
-    def __init__(self, fw: Firewall, relay: _Relay, target: Any, prompt: str, context: dict[str, Any]) -> None:
-        self._fw, self._relay, self._target = fw, relay, target
-        self._prompt, self._context = prompt, context
-        self.stop = threading.Event()
-        """Set when the stream is blocked (or failed): generation stops at the next token."""
-        self._safe: list[str] = []
-        self._error: BaseException | None = None
-        self._verdict: Verdict | None = None
-        self._thread = threading.Thread(target=self._run, name="outguard-scan", daemon=True)
-
-    @property
-    def text(self) -> str:
-        return "".join(self._safe)
-
-    def __enter__(self) -> _Scanning:
-        self._thread.start()
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._relay.queue.put(_END)
-        self._thread.join()
-        self._target.on_finalized_text("", stream_end=True)
-        if exc is None and self._error is not None:
-            raise self._error
-
-    def _texts(self) -> Iterator[str]:
-        while (item := self._relay.queue.get()) is not _END:
-            if isinstance(item, _Prompt):
-                if not getattr(self._target, "skip_prompt", False):
-                    self._target.on_finalized_text(item.text)
-                continue
-            yield item
-
-    def _run(self) -> None:
-        try:
-            for safe in self._fw.stream(
-                self._texts(), prompt=self._prompt, on_verdict=self._on_verdict, **self._context
-            ):
-                self._safe.append(safe)
-                self._target.on_finalized_text(safe)
-        except BaseException as exc:  # re-raised in the caller's thread by __exit__
-            self._error = exc
-            self.stop.set()
-
-    def _on_verdict(self, verdict: Verdict) -> None:
-        self._verdict = verdict
-        if verdict.action == "block":
-            self.stop.set()
-
-
-class _Stop(StoppingCriteria):
-    def __init__(self, flag: threading.Event) -> None:
-        self._flag = flag
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        return torch.full((input_ids.shape[0],), self._flag.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-def _with_stop(criteria: Any, flag: threading.Event) -> StoppingCriteriaList:
-    return StoppingCriteriaList([*(criteria or ()), _Stop(flag)])
-
-
-def _check_streamer(streamer: Any, input_ids: Any) -> None:
-    if not callable(getattr(streamer, "on_finalized_text", None)):
-        raise TypeError("a guarded generation streams text: pass a TextStreamer (or subclass), which receives it")
-    if input_ids is not None and input_ids.shape[0] != 1:
-        raise ValueError("streamers take one prompt at a time (batch size 1)")
-
-
-# -- helpers --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -390,18 +278,33 @@ class _LM:
     tokenizer: Any
 
 
-def _scores(logprobs: list[float], raw: str) -> dict[str, float]:
-    if not logprobs:
-        return {}
-    score = score_logprobs(logprobs, raw)
-    return {"min_k": score.min_k, "zlib_ratio": score.zlib_ratio}
+def _new_tokens(out: Any, row: int, width: int, stops: set[int], score: bool) -> tuple[list[int], list[float]]:
+    """Row `row`'s generated token ids up to its first end-of-sequence token (one of `stops`), and
+    (when scoring) each one's log-probability under the raw logits."""
+    sequences = out.sequences if hasattr(out, "sequences") else out
+    ids = sequences[row, width:].tolist()
+    length = next((i for i, t in enumerate(ids) if t in stops), len(ids))
+    logprobs = []
+    if score and length and out.logits:  # length 0: the first token ended the answer; nothing to score
+        steps = torch.stack([step[row] for step in out.logits[:length]]).float()
+        picked = torch.log_softmax(steps, dim=-1).gather(-1, torch.tensor(ids[:length]).unsqueeze(-1))
+        logprobs = picked.squeeze(-1).tolist()
+    return ids[:length], logprobs
 
 
-def _eos_ids(model: Any) -> set[int]:
-    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if eos is None:
-        eos = getattr(model.config, "eos_token_id", None)
-    return set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+def _eos_ids(model: Any, kwargs: Mapping[str, Any]) -> set[int]:
+    """The ids generate() ends a row at: the call's `eos_token_id`, else its `generation_config`'s,
+    else the model's generation config's, else its config's (generate's own order)."""
+    candidates = (
+        kwargs.get("eos_token_id"),
+        getattr(kwargs.get("generation_config"), "eos_token_id", None),
+        getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+        getattr(model.config, "eos_token_id", None),
+    )
+    eos = next((c for c in candidates if c is not None), None)
+    if isinstance(eos, torch.Tensor):
+        eos = eos.tolist()
+    return set(eos if isinstance(eos, list | tuple) else [] if eos is None else [eos])
 
 
 def _encode(tokenizer: Any, input_ids: Any, texts: list[str], per_prompt: int) -> Any:

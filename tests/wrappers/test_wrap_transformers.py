@@ -10,6 +10,7 @@ import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,13 +18,14 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    GenerationConfig,
     StoppingCriteria,
     TextIteratorStreamer,
     TextStreamer,
     pipeline,
 )
 
-from firewall import Firewall
+from firewall import Firewall, QuotaExceeded
 from firewall.memorization import score_logprobs
 from firewall.policy import Policy
 from firewall.testing import capture_events
@@ -206,7 +208,10 @@ class ScriptedModel:
         self._fail_after, self._patience = fail_after, patience
         self.steps = 0
 
-    def generate(self, input_ids: torch.Tensor, streamer: Any, stopping_criteria: Any, **kwargs: Any) -> Any:
+    def generate(
+        self, input_ids: torch.Tensor, streamer: Any = None, stopping_criteria: Any = (), **kwargs: Any
+    ) -> Any:
+        streamer = streamer or SimpleNamespace(put=lambda value: None, end=lambda: None)
         streamer.put(input_ids)
         sequence = input_ids
         for step, ids in enumerate(self.lines):
@@ -286,3 +291,124 @@ def test_token_ids_and_token_streamers_are_refused(fw: Firewall, tiny: TinyLM, g
         wrap_pipeline(fw, generator)(CANARY_PROMPT, return_tensors=True)
     with pytest.raises(TypeError, match="TextStreamer"):
         wrap_generate(fw, tiny.model, tiny.tokenizer)(**inputs(tiny, CANARY_PROMPT), streamer=TokenStreamer())
+
+
+# -- refused calls end the caller's streamer; answers that end early; one scan per generated text ------
+
+
+@pytest.fixture
+def one_request_a_minute(policy: Policy) -> Iterator[Firewall]:
+    firewall = Firewall(
+        dataclasses.replace(policy, quotas={"storage": "memory://", "requests": "1/minute"}), events=False, key=KEY
+    )
+    yield firewall
+    firewall.close()
+
+
+@pytest.mark.parametrize("refusal", ["quota", "principal", "batch"])
+def test_a_call_refused_before_generation_still_ends_the_callers_streamer(
+    one_request_a_minute: Firewall, tiny: TinyLM, refusal: str
+) -> None:
+    """The README's pattern (generation in a thread, `for text in streamer` in yours, no timeout)
+    would wait forever on a streamer that the refused call never ended."""
+    model = ScriptedModel(tiny.tokenizer, "Ordinary words.\n")
+    principal: Any = (lambda call: 42) if refusal == "principal" else "svc-hf"
+    generate = wrap_generate(one_request_a_minute, model, tiny.tokenizer, principal=principal, scores=False)
+    prompt = inputs(tiny, "Say something.")
+    if refusal == "quota":
+        generate(**prompt)  # the minute's one request
+    if refusal == "batch":
+        prompt = {"input_ids": prompt["input_ids"].repeat(2, 1)}
+    streamer = TextIteratorStreamer(tiny.tokenizer, skip_prompt=True, timeout=5)  # raises queue.Empty, not hangs
+    expected = {"quota": QuotaExceeded, "principal": TypeError, "batch": ValueError}[refusal]
+    steps_before = model.steps
+
+    with pytest.raises(expected):
+        generate(**prompt, streamer=streamer)
+
+    assert "".join(streamer) == ""
+    assert model.steps == steps_before  # refused before generation
+
+
+def test_a_pipeline_call_refused_before_generation_still_ends_the_callers_streamer(
+    fw: Firewall, tiny: TinyLM, generator: Any
+) -> None:
+    guarded = wrap_pipeline(fw, generator, principal=lambda call: call.get("text_inputs").split())
+    streamer = TextIteratorStreamer(tiny.tokenizer, skip_prompt=True, timeout=5)
+
+    with pytest.raises(TypeError, match="principal callable returned list"):
+        guarded(CANARY_PROMPT, streamer=streamer, **GREEDY)
+
+    assert "".join(streamer) == ""
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_an_answer_ended_by_its_first_token_is_scanned_not_a_crash(
+    fw: Firewall, tiny: TinyLM, streamed: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Scoring an empty answer (its first token is the end-of-sequence token) has no logits to stack."""
+    model = AutoModelForCausalLM.from_pretrained(tiny.path, local_files_only=True).eval()  # its own: changed here
+    prompt = inputs(tiny, CANARY_PROMPT)
+    width = prompt["input_ids"].shape[1]
+    model.generation_config.eos_token_id = int(model.generate(**prompt, max_new_tokens=1, do_sample=False)[0, width])
+    generate = wrap_generate(fw, model, tiny.tokenizer)  # scores on
+    streamer = TextStreamer(tiny.tokenizer, skip_prompt=True) if streamed else None
+    with capture_events(fw) as events:
+        ids = generate(**prompt, streamer=streamer, **GREEDY)
+
+    (event,) = events
+    assert event.scores == {} and event.labels == []
+    if not streamed:
+        assert torch.equal(ids, prompt["input_ids"])  # nothing before the end-of-sequence token
+
+
+@pytest.mark.parametrize("how", ["eos_token_id", "generation_config"])
+def test_a_call_time_end_of_sequence_token_ends_the_answer(fw: Firewall, tiny: TinyLM, how: str) -> None:
+    prompt = inputs(tiny, CANARY_PROMPT)
+    width = prompt["input_ids"].shape[1]
+    answer = tiny.model.generate(**prompt, **GREEDY)[0, width:].tolist()
+    at = next(i for i in range(2, len(answer)) if answer[i] not in answer[:i])  # a token's first appearance
+    stop = {"eos_token_id": answer[at]}
+    call = {**stop, **GREEDY} if how == "eos_token_id" else {"generation_config": GenerationConfig(**stop, **GREEDY)}
+    generate = wrap_generate(fw, tiny.model, tiny.tokenizer)
+    with capture_events(fw) as events:
+        ids = generate(**prompt, **call)
+
+    before_stop = tiny.tokenizer.decode(answer[:at], skip_special_tokens=True)
+    assert new_text(tiny, ids, CANARY_PROMPT) == fw.scan(before_stop).text  # as for the model's own end token
+    (event,) = events
+    assert set(event.scores) == {"min_k", "zlib_ratio"}
+
+
+class DecodesItsOwnWay:
+    """A text-generation pipeline stand-in whose record decodes the answer a little differently
+    from what its streamer received (pipelines decode prompt and answer together)."""
+
+    def __init__(self, tokenizer: Any, streamed: str, recorded: str) -> None:
+        self.model = SimpleNamespace(name_or_path="own-way")
+        self.tokenizer = tokenizer
+        self._streamed, self._recorded = streamed, recorded
+
+    def __call__(self, text_inputs: str, streamer: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        streamer.put(torch.tensor([self.tokenizer.encode(text_inputs)]))
+        streamer.put(torch.tensor(self.tokenizer.encode(self._streamed)))
+        streamer.end()
+        return [{"generated_text": text_inputs + self._recorded}]
+
+
+def test_a_streamed_pipeline_text_is_scanned_once(
+    policy: Policy, tiny: TinyLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One generation, one event and one quota debit, even when the record and the stream differ."""
+    fw = Firewall(
+        dataclasses.replace(policy, quotas={"storage": "memory://", "tokens": "10000/minute"}), events=False, key=KEY
+    )
+    pipe = DecodesItsOwnWay(tiny.tokenizer, f" Note : {CANARY} Thanks .", f" Note: {CANARY} Thanks.")
+    guarded = wrap_pipeline(fw, pipe, principal="svc-hf")
+    with capture_events(fw) as events:
+        (record,) = guarded(CANARY_PROMPT, streamer=TextStreamer(tiny.tokenizer, skip_prompt=True))
+    printed = capsys.readouterr().out.rstrip("\n")
+
+    assert [e.labels for e in events] == [["CANARY"]]
+    assert record["generated_text"] == CANARY_PROMPT + printed and CANARY not in printed
+    fw.close()

@@ -1,4 +1,6 @@
-"""`guard` (firewall.wrappers) stays SDK-free: only the client adapters import their SDK."""
+"""`guard` (firewall.wrappers) stays SDK-free: only the client adapters import their SDK, each its
+own, and `import firewall` imports none: `Firewall.wrap_openai` / `wrap_pipeline` / `wrap_generate`
+import their adapter when called."""
 
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ SDKS = ("openai", "torch", "transformers")
 
 @pytest.mark.parametrize(
     ("module", "loads"),
-    [("firewall.wrappers", []), ("firewall.wrappers.openai", ["openai"])],
+    [
+        ("firewall", []),
+        ("firewall.wrappers", []),
+        ("firewall.wrappers.openai", ["openai"]),
+        ("firewall.wrappers.hf", ["torch", "transformers"]),
+    ],
 )
 def test_each_wrapper_imports_only_its_own_sdk(module: str, loads: list[str]) -> None:
     probe = f"import sys, {module}; print(sorted(m for m in {SDKS!r} if m in sys.modules))"
