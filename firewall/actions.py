@@ -91,7 +91,8 @@ class Renderer:
 
 def _fill(template: str, finding: Finding) -> str:
     # Plain replacement, never str.format: placeholders come from rule files.
-    return template.replace("{label}", finding.label).replace("{rule}", finding.rule).replace("{source}", finding.source)
+    filled = template.replace("{label}", finding.label).replace("{rule}", finding.rule)
+    return filled.replace("{source}", finding.source)
 
 
 _ENCRYPTED = re.compile(r"\[([A-Z][A-Z0-9_]*):enc:([A-Za-z0-9+/=_-]+)\]")

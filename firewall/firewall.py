@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 import threading
 import time
@@ -11,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from firewall.errors import QuotaExceeded, RuleError
+from firewall.errors import FirewallError, QuotaExceeded, RuleError
 from firewall.events.event import Event
 from firewall.events.sinks import Sink, sink_from_uri
 from firewall.events.writer import EventWriter
@@ -20,10 +22,10 @@ from firewall.policy.loader import load_policy
 from firewall.policy.policy import Policy
 from firewall.scanner import Scanner
 from firewall.signals import NearDuplicates, PromptCheck, Signal, corpus_prefix, degenerate_output, divergence
-from firewall.streaming import StreamScanner
 from firewall.watch import CHANNEL, Notice, NoticeListener, RulesWatcher
 
 Listener = Callable[[Event], object]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,16 @@ class Firewall:
 
     def scan(self, text: str, *, prompt: str | None = None, **context: Any) -> Verdict:
         """Scan a whole response. `context` (principal, model, source) goes into the event."""
-        active = self._active
-        began = time.perf_counter()
-        verdict = active.scanner.scan(text, prompt)
-        self._emit(active, verdict, prompt, (time.perf_counter() - began) * 1000, context)
+        verdict = self._scan(text, prompt, context)
+        self._account(verdict, context)
         return verdict
 
     async def ascan(self, text: str, *, prompt: str | None = None, **context: Any) -> Verdict:
-        """`scan` for async callers (the pattern detectors are microseconds: no thread hop)."""
-        return self.scan(text, prompt=prompt, **context)
+        """`scan` for async callers (the pattern detectors are microseconds: no thread hop; the
+        quota bookkeeping after the output goes through `limits.aio`)."""
+        verdict = self._scan(text, prompt, context)
+        await self._aaccount(verdict, context)
+        return verdict
 
     def stream(
         self,
@@ -113,29 +116,25 @@ class Firewall:
         """Yield safe text as chunks arrive; the concatenation equals `scan()` of the whole.
 
         On a block the refusal is yielded and the upstream iterator is closed. If the consumer
-        stops early, held-back text is never released.
+        stops early, held-back text is never released. A stream that ends early (the upstream
+        raised, the consumer closed it) is recorded with status "aborted" and says why.
         """
-        active = self._active
-        scanner = active.scanner.incremental(prompt)
-        spent = 0.0
+        run = _StreamRun(self, prompt, context, on_verdict)
         try:
             for chunk in chunks:
-                began = time.perf_counter()
-                safe = scanner.feed(chunk)
-                spent += time.perf_counter() - began
-                if safe:
+                if safe := run.feed(chunk):
                     yield safe
-                if scanner.stopped:
+                if run.stopped:
                     break
             else:
-                began = time.perf_counter()
-                safe = scanner.finish()
-                spent += time.perf_counter() - began
-                if safe:
+                if safe := run.finish():
                     yield safe
+        except BaseException as exc:
+            run.ended_by = type(exc).__name__
+            raise
         finally:
             _close(chunks)
-            self._finish_stream(active, scanner, prompt, spent, context, on_verdict)
+            self._account(run.end(), context)
 
     async def astream(
         self,
@@ -146,27 +145,22 @@ class Firewall:
         **context: Any,
     ) -> AsyncIterator[str]:
         """The async twin of `stream`."""
-        active = self._active
-        scanner = active.scanner.incremental(prompt)
-        spent = 0.0
+        run = _StreamRun(self, prompt, context, on_verdict)
         try:
             async for chunk in chunks:
-                began = time.perf_counter()
-                safe = scanner.feed(chunk)
-                spent += time.perf_counter() - began
-                if safe:
+                if safe := run.feed(chunk):
                     yield safe
-                if scanner.stopped:
+                if run.stopped:
                     break
             else:
-                began = time.perf_counter()
-                safe = scanner.finish()
-                spent += time.perf_counter() - began
-                if safe:
+                if safe := run.finish():
                     yield safe
+        except BaseException as exc:
+            run.ended_by = type(exc).__name__
+            raise
         finally:
             await _aclose(chunks)
-            self._finish_stream(active, scanner, prompt, spent, context, on_verdict)
+            await self._aaccount(run.end(), context)
 
     def prefetch(self, texts: list[str]) -> None:
         """Warm detectors that batch (PII runs spaCy's nlp.pipe) for texts about to be scanned."""
@@ -269,28 +263,64 @@ class Firewall:
 
     def report_refusal(self, reason: str, **context: Any) -> None:
         """Record a request a wrapper refused before the model ran (e.g. a scoring request)."""
-        self._publish(Event(kind="refused", action="block", rules_version=self.rules_version, message=reason, **context))
+        self._publish(
+            Event(kind="refused", action="block", rules_version=self.rules_version, message=reason, **context)
+        )
 
     def _refused(self, exc: QuotaExceeded, context: dict[str, Any]) -> None:
-        self._publish(Event(kind="quota", action="block", rules_version=self.rules_version, message=str(exc), **context))
+        self._publish(
+            Event(kind="quota", action="block", rules_version=self.rules_version, message=str(exc), **context)
+        )
 
     def _account(self, verdict: Verdict, context: dict[str, Any]) -> None:
-        """After an output: debit its tokens and count its leaks as violations (no raising: the
-        output exists; the principal's next request is what the quota refuses)."""
-        principal, model = context.get("principal"), context.get("model")
-        if self._quota is None or principal is None:
+        """After an output: debit its tokens and count its leaks as violations. Never raises: the
+        output exists (the principal's next request is what the quota refuses), so a refusal and
+        a failing quota storage are recorded as events instead."""
+        if (principal := self._accountable(context)) is None:
             return
+        model, weight = context.get("model"), self._output_weight(verdict)
         try:
-            self._quota.debit_tokens(principal, count_tokens(verdict.text), model)
-        except QuotaExceeded as exc:
-            self._refused(exc, context)
+            try:
+                self._quota.debit_tokens(principal, count_tokens(verdict.text), model)
+            except QuotaExceeded as exc:
+                self._refused(exc, context)
+            if weight:
+                self._quota.record_violations(principal, weight, model)
+        except FirewallError as exc:
+            self._accounting_failed(exc, context)
+
+    async def _aaccount(self, verdict: Verdict, context: dict[str, Any]) -> None:
+        """`_account` over the quota's async faces: a slow Redis never holds the event loop."""
+        if (principal := self._accountable(context)) is None:
+            return
+        model, weight = context.get("model"), self._output_weight(verdict)
+        try:
+            try:
+                await self._quota.adebit_tokens(principal, count_tokens(verdict.text), model)
+            except QuotaExceeded as exc:
+                self._refused(exc, context)
+            if weight:
+                await self._quota.arecord_violations(principal, weight, model)
+        except FirewallError as exc:
+            self._accounting_failed(exc, context)
+
+    def _accountable(self, context: dict[str, Any]) -> Any:
+        return context.get("principal") if self._quota is not None else None
+
+    def _output_weight(self, verdict: Verdict) -> int:
         # One signal per leaked label, not per finding: a regurgitated passage is many overlapping
         # PROTECTED findings but one offence.
         signals = [Signal(label, "in the output") for label in sorted({f.label for f in verdict.findings})]
         if (degenerate := degenerate_output(verdict.text)) is not None:
             signals.append(degenerate)
-        if weight := self._weight(s for s in signals if s.kind in self._active.policy.signals):
-            self._quota.record_violations(principal, weight, model)
+        return self._weight(s for s in signals if s.kind in self._active.policy.signals)
+
+    def _accounting_failed(self, exc: FirewallError, context: dict[str, Any]) -> None:
+        # The cause's type only: the error's text names the storage URI, which may hold a password.
+        cause = getattr(exc.__cause__, "storage_error", exc.__cause__) or exc
+        message = f"quota storage failed ({type(cause).__name__}): this output's tokens and violations were not counted"
+        log.warning("quotas: %s", message)
+        self._publish(Event(kind="quota_error", rules_version=self.rules_version, message=message, **context))
 
     # -- rules ------------------------------------------------------------------------------------
 
@@ -348,8 +378,9 @@ class Firewall:
         if self._writer:
             self._writer.flush()
 
-    def close(self) -> None:
-        """Stop watching, write pending events and close the sink."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop watching, write pending events and close the sink, waiting at most about `timeout`
+        seconds for a sink that hangs (its unwritten events are then lost)."""
         if self._notices:
             self._notices.stop()
             self._notices = None
@@ -357,8 +388,8 @@ class Firewall:
             self._watcher.stop()
             self._watcher = None
         if self._writer:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.close(timeout)
         if self._quota is not None:
             self._quota.close()
 
@@ -374,25 +405,16 @@ class Firewall:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _finish_stream(
-        self,
-        active: _Active,
-        scanner: StreamScanner,
-        prompt: str | None,
-        spent: float,
-        context: dict[str, Any],
-        on_verdict: Callable[[Verdict], object] | None,
-    ) -> None:
-        verdict = scanner.verdict()
-        self._emit(active, verdict, prompt, spent * 1000, {"chunks": scanner.chunks, **context})
-        if on_verdict is not None:
-            on_verdict(verdict)
+    def _scan(self, text: str, prompt: str | None, context: dict[str, Any]) -> Verdict:
+        active = self._active
+        began = time.perf_counter()
+        verdict = active.scanner.scan(text, prompt)
+        self._emit(active, verdict, prompt, (time.perf_counter() - began) * 1000, context)
+        return verdict
 
     def _emit(
         self, active: _Active, verdict: Verdict, prompt: str | None, latency_ms: float, context: dict[str, Any]
     ) -> None:
-        if self._quota is not None and context.get("principal") is not None:
-            self._account(verdict, context)
         if self._writer is None and not self._listeners:
             return
 
@@ -406,12 +428,70 @@ class Firewall:
         self._publish_job(lambda: event)
 
     def _publish_job(self, build: Callable[[], Event]) -> None:
-        if self._writer is not None:
-            self._writer.submit(build)
+        writer = self._writer  # once: close() may set it to None meanwhile, from another thread
+        if writer is not None:
+            writer.submit(build)
         if self._listeners:
             event = build()
             for listener in self._listeners:
                 listener(event)
+
+
+class _StreamRun:
+    """One stream through the firewall, shared by `stream` and `astream` (which differ only in how
+    they iterate): the incremental scanner, the time spent in it, and how the stream ended."""
+
+    def __init__(
+        self,
+        firewall: Firewall,
+        prompt: str | None,
+        context: dict[str, Any],
+        on_verdict: Callable[[Verdict], object] | None,
+    ) -> None:
+        self._firewall = firewall
+        self._active = firewall._active
+        self._scanner = self._active.scanner.incremental(prompt)
+        self._prompt = prompt
+        self._context = context
+        self._on_verdict = on_verdict
+        self._spent = 0.0
+        self._finished = False
+        self.ended_by: str | None = None
+        """The type of the exception that ended the stream, if one did (an upstream error,
+        GeneratorExit when the consumer closed it, CancelledError)."""
+
+    @property
+    def stopped(self) -> bool:
+        return self._scanner.stopped
+
+    def feed(self, chunk: str) -> str:
+        began = time.perf_counter()
+        try:
+            return self._scanner.feed(chunk)
+        finally:
+            self._spent += time.perf_counter() - began
+
+    def finish(self) -> str:
+        began = time.perf_counter()
+        try:
+            safe = self._scanner.finish()
+        finally:
+            self._spent += time.perf_counter() - began
+        self._finished = True
+        return safe
+
+    def end(self) -> Verdict:
+        """Record the stream's verdict (status "aborted" if it ended before its last chunk was
+        decided, with the reason in the event's message) and hand it to `on_verdict`."""
+        verdict, context = self._scanner.verdict(), {"chunks": self._scanner.chunks, **self._context}
+        if self.ended_by is not None and not (self._finished or self.stopped):
+            if verdict.status == "scanned":  # a detector failure says more, and stays
+                verdict = dataclasses.replace(verdict, status="aborted")
+            context["message"] = f"stream ended early: {self.ended_by}"
+        self._firewall._emit(self._active, verdict, self._prompt, self._spent * 1000, context)
+        if self._on_verdict is not None:
+            self._on_verdict(verdict)
+        return verdict
 
 
 def _quota(policy: Policy) -> Any:

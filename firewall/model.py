@@ -8,7 +8,9 @@ from typing import Literal
 
 ActionKind = Literal["redact", "mask", "hash", "encrypt", "block", "flag"]
 VerdictAction = Literal["allow", "redact", "block"]
-Status = Literal["scanned", "fail_open", "fail_closed"]
+Status = Literal["scanned", "fail_open", "fail_closed", "aborted"]
+"""How a scan went: "aborted" is a stream that ended before its last chunk (upstream error, or the
+consumer closed it), whose verdict covers only the text seen; a detector failure outranks it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,9 @@ class Finding:
 class Outcome:
     """What became of one finding.
 
-    `emitted_start`/`emitted_end` locate its replacement in `Verdict.text`; they are None when
-    the finding lay inside another one, or when the whole response was blocked. `preview` is a
+    `emitted_start`/`emitted_end` locate its replacement in `Verdict.text` (for a flagged finding,
+    which changes nothing, the span where it went out as is); they are None when the finding lay
+    inside another one, or when the whole response was blocked. `preview` is a
     masked preview and `digest` a keyed hash of the raw value: the raw value itself is never kept.
     """
 
@@ -85,19 +88,20 @@ class Verdict:
         return sorted({f.label for f in self.findings})
 
     def record_text(self) -> str:
-        """`text` as events store it: the characters of shadow hits that went out unchanged are
-        masked with `*` (same length, so every offset stays valid). A shadow hit is a finding,
-        and no finding's raw value is ever stored."""
-        if not self.shadow:
+        """`text` as events store it: the characters of findings that went out unchanged (shadow
+        hits and flagged findings) are masked with `*` (same length, so every offset stays valid).
+        They are findings, and no finding's raw value is ever stored."""
+        passed = [o for o in (*self.shadow, *self.outcomes) if o.shadow or o.action == "flag"]
+        if not passed:
             return self.text
         mask = bytearray(len(self.text))
-        for outcome in self.shadow:
+        for outcome in passed:
             if outcome.emitted_start is not None and outcome.emitted_end is not None:
                 start, end = outcome.emitted_start, outcome.emitted_end
                 mask[start:end] = b"\x01" * (end - start)
         for outcome in self.outcomes:
-            # Replacements of enforced findings inside a shadow span are ours, not raw text.
-            if outcome.emitted_start is not None and outcome.emitted_end is not None:
+            # Replacements of enforced findings inside such a span are ours, not raw text.
+            if outcome.action != "flag" and outcome.emitted_start is not None and outcome.emitted_end is not None:
                 start, end = outcome.emitted_start, outcome.emitted_end
                 mask[start:end] = bytes(end - start)
         pieces, last = [], 0

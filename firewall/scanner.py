@@ -110,8 +110,9 @@ class Decisions:
         self._shadow: list[tuple[Finding, ActionKind, str, str]] = []
         self._runs: list[tuple[int, int, int]] = []
         """(input start, input end, output start) of each stretch emitted unchanged, merged; kept
-        only when the policy has shadow rules (their hits are located in the output with it)."""
-        self._track = bool(scanner.policy.shadow_rules or scanner.policy.shadow_detectors)
+        only when some findings go out unchanged (shadow hits, flagged findings: they are located
+        in the output with it)."""
+        self._track = scanner.policy.passes_findings
         self.coverage = Coverage()
         """Where the chosen segments end, in input offsets."""
         self.released = 0
@@ -225,6 +226,13 @@ class Decisions:
                 last = out + hi - start
         return first, last
 
+    def _located(self, index: int, finding: Finding, kind: ActionKind) -> tuple[int | None, int | None]:
+        """Where finding `index` is in the output: its replacement, or, for a flagged finding
+        (which changes nothing), the characters of it that went out as they were."""
+        if kind == "flag":
+            return self._where_emitted(finding)
+        return self._emitted.get(index, (None, None))
+
     def _emit(self, piece: str) -> str:
         self._out.append(piece)
         self._out_len += len(piece)
@@ -239,7 +247,7 @@ class Decisions:
 
     def verdict(self) -> Verdict:
         outcomes = tuple(
-            Outcome(finding, kind, *self._emitted.get(i, (None, None)), *self._evidence[i])
+            Outcome(finding, kind, *self._located(i, finding, kind), *self._evidence[i])
             for i, (finding, kind) in enumerate(zip(self.findings, self._kinds, strict=True))
         )
         if self.stopped:

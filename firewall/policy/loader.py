@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import re._parser as sre_parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,14 @@ from pydantic import BaseModel, ValidationError
 from firewall.canaries import MIN_BITS, Canary, estimate_bits
 from firewall.errors import Problem, RuleError
 from firewall.normalize import canonical
-from firewall.policy.policy import ActionSpec, FleetSettings, PatternRule, Policy
+from firewall.policy.policy import (
+    PATTERN_DETECTOR,
+    RESERVED_PREFIXES,
+    ActionSpec,
+    FleetSettings,
+    PatternRule,
+    Policy,
+)
 from firewall.policy.schema import ActionField, PackModel, PolicyModel, RegistryModel, RuleModel
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,6 +99,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     seen: dict[str, PatternRule] = {}
     places: dict[str, tuple[_Doc, int]] = {}  # rule id -> its file and index, to locate its examples
     canaries: dict[str, Canary] = {}
+    canary_files: dict[str, Path] = {}  # canary id -> the registry that holds it
     for path in files:
         doc = _parse(path, problems)
         if doc is None:
@@ -100,6 +109,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             continue
         if isinstance(doc.data, dict) and "canaries" in doc.data:
             _load_canaries(doc, canaries, problems)
+            canary_files.update((cid, path) for cid in canaries if cid not in canary_files)
             continue
         if not isinstance(doc.data, dict) or "rules" not in doc.data:
             problems.append(Problem(path, 1, "expected a mapping with a 'rules:' list (or 'canaries:')"))
@@ -126,14 +136,19 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     problems.extend(_index_problems(settings, policy_doc))
     problems.extend(_encrypt_problems(settings, rules, policy_doc))
     problems.extend(_setting_problems(settings, policy_doc))
+    problems.extend(_id_problems(seen.values(), canary_files))
     for rule in seen.values():
         problems.extend(_example_problems(rule, *places[rule.id]))
+    try:
+        version = policy_version(files, folder)
+    except OSError as exc:  # a file removed or made unreadable since it was parsed
+        problems.append(Problem(Path(exc.filename or folder), 1, f"cannot read: {type(exc).__name__}"))
     if problems:
         return None, problems
     return (
         Policy(
             folder=folder,
-            version=policy_version(files, folder),
+            version=version,
             files=tuple(files),
             fail_mode=settings.fail_mode,
             detector_budget_ms=settings.detector_budget_ms,
@@ -144,7 +159,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             detector_settings={
                 kind: d.model_dump(exclude={"enabled", "shadow"}) for kind, d in settings.detectors if d.enabled
             },
-            shadow_rules=frozenset(r.id for r in rules if r.shadow),
+            shadow_rules=frozenset((PATTERN_DETECTOR, r.id) for r in rules if r.shadow),
             shadow_detectors=frozenset(kind for kind, d in settings.detectors if d.enabled and d.shadow),
             fleet=FleetSettings(settings.fleet.notices, settings.fleet.channel) if settings.fleet else None,
             canaries=tuple(c for c in canaries.values() if not c.retired),
@@ -155,10 +170,23 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
             hardening=settings.hardening,
             signals=settings.signals,
             watch_seconds=settings.watch_seconds,
-            rule_actions={r.id: r.action for r in rules if r.action is not None},
+            rule_actions={(PATTERN_DETECTOR, r.id): r.action for r in rules if r.action is not None},
         ),
         [],
     )
+
+
+def _id_problems(rules: Iterable[PatternRule], canary_files: dict[str, Path]) -> list[Problem]:
+    """Pattern rule ids that other detectors' findings use: a canary's id, or a reserved prefix."""
+    problems = []
+    for rule in rules:
+        if rule.id in canary_files:
+            problems.append(Problem(rule.path, rule.line, f"rule id {rule.id!r} is a canary's id "
+                                    f"(in {canary_files[rule.id]}); give the rule another id"))
+        elif rule.id.startswith(RESERVED_PREFIXES):
+            problems.append(Problem(rule.path, rule.line, f"rule id {rule.id!r}: ids starting with "
+                                    f"{' or '.join(map(repr, RESERVED_PREFIXES))} name other detectors' findings"))
+    return problems
 
 
 def _setting_problems(settings: PolicyModel, doc: _Doc) -> list[Problem]:
@@ -187,10 +215,11 @@ def _encrypt_problems(settings: PolicyModel, rules: list[PatternRule], doc: _Doc
     places += [(r.action, r.path, r.line) for r in rules if r.action is not None]
     problems, reported = [], set()
     for spec, path, line in places:
-        if spec.kind == "encrypt" and spec.key_env not in reported:
-            if len(os.environ.get(spec.key_env, "").encode()) not in (16, 24, 32):
-                reported.add(spec.key_env)
-                problems.append(Problem(path, line, f"the encrypt action needs ${spec.key_env} set to a 16, 24 or 32 byte key"))
+        unset = len(os.environ.get(spec.key_env, "").encode()) not in (16, 24, 32)
+        if spec.kind == "encrypt" and spec.key_env not in reported and unset:
+            reported.add(spec.key_env)
+            message = f"the encrypt action needs ${spec.key_env} set to a 16, 24 or 32 byte key"
+            problems.append(Problem(path, line, message))
     return problems
 
 
@@ -203,7 +232,8 @@ def _index_problems(settings: PolicyModel, doc: _Doc) -> list[Problem]:
     for name in corpus.indexes:
         path = doc.path.parent / name
         if not path.is_file():
-            problems.append(Problem(doc.path, line, f"corpus index {name!r} not found (build it: outguard corpus build DOCS --out {path})"))
+            advice = f"build it: outguard corpus build DOCS --out {path}"
+            problems.append(Problem(doc.path, line, f"corpus index {name!r} not found ({advice})"))
     if not corpus.indexes:
         problems.append(Problem(doc.path, line, "the corpus detector is enabled but names no indexes"))
     return problems
@@ -223,8 +253,9 @@ def _load_canaries(doc: _Doc, canaries: dict[str, Canary], problems: list[Proble
             problems.append(Problem(doc.path, line, f"duplicate canary id {entry.id!r}"))
         elif bits < MIN_BITS or len(skeleton) < 8:
             problems.append(
-                Problem(doc.path, line, f"canary {entry.id}: too guessable ({bits:.0f} bits, {len(skeleton)} letters and digits); "
-                        f"use at least {MIN_BITS:.0f} bits and 8 letters or digits, e.g. `outguard canary new`")
+                Problem(doc.path, line, f"canary {entry.id}: too guessable ({bits:.0f} bits, {len(skeleton)} "
+                        f"letters and digits); use at least {MIN_BITS:.0f} bits and 8 letters or digits, "
+                        "e.g. `outguard canary new`")
             )
         elif skeleton in skeletons and not entry.retired:
             problems.append(Problem(doc.path, line, f"canary {entry.id}: same value as canary {skeletons[skeleton]}"))
@@ -300,7 +331,9 @@ def _validate(model: type[M], doc: _Doc, problems: list[Problem]) -> M | None:
 def _action(field: ActionField) -> ActionSpec:
     if isinstance(field, str):
         return ActionSpec(kind=field)
-    return ActionSpec(kind=field.action, placeholder=field.placeholder, keep=field.keep, char=field.char, key_env=field.key_env)
+    return ActionSpec(
+        kind=field.action, placeholder=field.placeholder, keep=field.keep, char=field.char, key_env=field.key_env
+    )
 
 
 def _compile_rule(

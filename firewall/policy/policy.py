@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,13 @@ from firewall.model import ActionKind
 
 if TYPE_CHECKING:
     from firewall.model import Finding
+
+
+PATTERN_DETECTOR = "patterns"
+"""The detector name on findings of pattern rules (`PatternDetector.name`)."""
+RESERVED_PREFIXES = ("pii.", "corpus")
+"""Rule ids other detectors give their findings (`pii.person`, `corpus:<index>`): pattern rules may
+not take them, so a rule's id always names one rule in events, filters and the console."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +92,15 @@ class Policy:
     stream_step: int | None = None
     """Characters that must become final before a stream re-scans; None: automatic."""
     watch_seconds: float = 1.0
-    rule_actions: Mapping[str, ActionSpec] = field(default_factory=dict)
+    rule_actions: Mapping[tuple[str, str], ActionSpec] = field(default_factory=dict)
+    """Actions of rules that name their own, keyed by (detector, rule id): a pattern rule's id can
+    never stand for another detector's rule (a canary id, `pii.person`)."""
     canaries: tuple[Canary, ...] = ()
     """Active (not retired) canaries."""
     detector_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per detector kind, its settings from policy.yaml (besides `enabled` and `shadow`)."""
-    shadow_rules: frozenset[str] = frozenset()
-    """Ids of the rules in shadow mode."""
+    shadow_rules: frozenset[tuple[str, str]] = frozenset()
+    """(detector, rule id) of each rule in shadow mode."""
     shadow_detectors: frozenset[str] = frozenset()
     """Detector kinds in shadow mode (all their findings are)."""
     fleet: FleetSettings | None = None
@@ -105,14 +115,21 @@ class Policy:
     def action_for(self, finding: Finding) -> ActionSpec:
         """The rule's own action, else its label's, else the policy default."""
         return (
-            self.rule_actions.get(finding.rule)
+            self.rule_actions.get((finding.detector, finding.rule))
             or self.label_actions.get(finding.label)
             or self.default_action
         )
 
     def is_shadow(self, finding: Finding) -> bool:
         """True when the finding's rule or detector is in shadow mode: reported, never enforced."""
-        return finding.rule in self.shadow_rules or finding.detector in self.shadow_detectors
+        return (finding.detector, finding.rule) in self.shadow_rules or finding.detector in self.shadow_detectors
+
+    @cached_property
+    def passes_findings(self) -> bool:
+        """True when some findings may go out unchanged (shadow mode, or a `flag` action): scans
+        then track where unchanged text went, to locate (and, in events, mask) those findings."""
+        actions = (self.default_action, *self.label_actions.values(), *self.rule_actions.values())
+        return bool(self.shadow_rules or self.shadow_detectors) or any(a.kind == "flag" for a in actions)
 
     def refusal_for(self, rule: str) -> str:
         """The refusal text naming the rule that blocked (plain replace: never a format string)."""

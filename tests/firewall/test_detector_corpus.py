@@ -8,6 +8,7 @@ import itertools
 import json
 import re
 import sysconfig
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -145,6 +146,9 @@ def test_passage_the_prompt_supplied_is_an_echo_not_a_leak(fw: Firewall, passage
     assert {f.source.split(" §")[0] for f in echoed.findings} == {source.split(" §")[0]}
     event = events[0].findings
     assert [(f.label, f.action) for f in event] == [("ECHO", "flag")] * len(echoed.findings)
+    stored = events[0].output or ""  # passed to the caller, but a finding: never stored raw
+    assert len(stored) == len(output) and not any(stored[f.start : f.end].strip("*") for f in event)
+    assert all(piece not in stored for piece in textwrap.wrap(passage, 40))
     assert leaked.action == "redact" and passage not in leaked.text
     assert f"[protected: {source}]" in leaked.text
 

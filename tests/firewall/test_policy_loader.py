@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-
 from pathlib import Path
 
 import pytest
@@ -246,3 +245,35 @@ def test_missing_folder_is_a_problem(tmp_path: Path) -> None:
         load_policy(folder)
 
     assert str(caught.value) == f"{folder}:1: rules folder not found"
+
+
+@pytest.mark.parametrize("rule_id", ["c-93747a17", "pii.person", "corpus-protected"])
+def test_a_pattern_rule_may_not_take_another_detectors_rule_id(rules_dir: Path, rule_id: str) -> None:
+    """A canary's id, `pii.<entity>` and `corpus...` name other detectors' findings: a pack rule
+    with such an id (here one in shadow mode, which let canary c-93747a17 out raw) is refused at
+    its line."""
+    path = write_pack(rules_dir, term_pack(rule_id).replace("    terms:", "    shadow: true\n    terms:"))
+
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (path, 2)
+    assert repr(rule_id) in problem.message
+    if rule_id.startswith("c-"):
+        assert str(rules_dir / "canaries.yaml") in problem.message
+
+
+def test_a_file_removed_while_loading_is_a_problem_not_a_crash(
+    rules_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version is hashed after parsing: a file removed in between is reported like any
+    unreadable file (a watching firewall's thread died of the FileNotFoundError)."""
+    gone = rules_dir / "packs" / "keywords.yaml"
+
+    def vanished(self: Path) -> bytes:
+        raise FileNotFoundError(2, "No such file or directory", str(gone))
+
+    monkeypatch.setattr(Path, "read_bytes", vanished)
+    problem = only_problem(rules_dir)
+
+    assert (problem.path, problem.line) == (gone, 1)
+    assert "cannot read" in problem.message

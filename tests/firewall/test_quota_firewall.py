@@ -4,7 +4,7 @@ principal, refusals as QuotaExceeded and as events, on memory and on the real Re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -126,6 +126,25 @@ async def test_async_faces_use_the_same_quotas(policy: Policy, storage: str) -> 
     await fw.acheck_prompt("x", principal="async")
     with pytest.raises(QuotaExceeded):
         await fw.acheck_prompt("x", principal="async")
+    await fw.aclose()
+
+
+async def test_async_outputs_are_counted_where_async_checks_look(policy: Policy, storage: str) -> None:
+    """ascan and astream debit tokens and record leaks through the quota's async face, the one
+    acheck_prompt reads (on memory:// the two faces keep separate counts)."""
+    canary = policy.canaries[0].value
+    fw = firewall(policy, storage, tokens="10/hour", violations="10/10 minutes",
+                  penalties=[{"weight": 6, "action": "block", "for": "10 minutes"}])
+
+    async def chunks() -> AsyncIterator[str]:
+        yield f"The reference is {canary}."
+
+    await fw.acheck_prompt("what is the reference?", principal="ada")
+    await fw.ascan(f"The reference is {canary}.", principal="ada")  # a canary weighs 3
+    _ = [safe async for safe in fw.astream(chunks(), principal="ada")]
+
+    with pytest.raises(QuotaExceeded, match="penalty block"):
+        await fw.acheck_prompt("hello", principal="ada")
     await fw.aclose()
 
 

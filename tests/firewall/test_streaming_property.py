@@ -87,6 +87,7 @@ def assert_stream_agrees(scanner: Scanner, text: str, pieces: list[str]) -> None
         assert verdict.outcomes == whole.outcomes
         assert verdict.shadow == whole.shadow  # the default policy ships a shadow rule (order-numbers)
         assert verdict.action == whole.action
+        assert verdict.record_text() == whole.record_text()
         return
     # Blocked: what was released before the refusal is a prefix of the safe (redacted) text, and
     # the blocking rule is the same.
@@ -103,8 +104,19 @@ def tricky_policy() -> Policy:
 
 @pytest.fixture(scope="module")
 def scanners(policy: Policy, tricky_policy: Policy) -> list[Scanner]:
-    """The default policy, the tricky one, and one whose hold-back is tight for its only rule."""
-    return [Scanner(policy, key=KEY), Scanner(tricky_policy, key=KEY), token_only(tricky_policy)]
+    """The default policy, the tricky one, one whose hold-back is tight for its only rule, and one
+    that flags (passes unchanged, reports and locates) some labels amid redacted ones."""
+    return [Scanner(policy, key=KEY), Scanner(tricky_policy, key=KEY), token_only(tricky_policy), flagging(policy)]
+
+
+def flagging(policy: Policy) -> Scanner:
+    flag = ActionSpec("flag")
+    flagged = dataclasses.replace(
+        policy,
+        detectors=tuple(d for d in policy.detectors if d != "pii"),
+        label_actions={**policy.label_actions, "EMAIL": flag, "SECRET": flag, "CANARY": flag},
+    )
+    return Scanner(flagged, key=KEY)
 
 
 def token_only(tricky_policy: Policy) -> Scanner:

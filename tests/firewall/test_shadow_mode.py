@@ -17,6 +17,7 @@ from firewall import Finding, Firewall, QuotaExceeded, Scanner, check_rules, loa
 from firewall.cli import main
 from firewall.detectors.patterns import PatternDetector
 from firewall.policy import Policy
+from firewall.policy.policy import PATTERN_DETECTOR, ActionSpec
 from firewall.testing import capture_events
 from tests.conftest import KEY
 
@@ -38,7 +39,8 @@ def without_pii(policy: Policy, **changes: object) -> Policy:
 
 
 def shadowed(policy: Policy, *rules: str, detectors: tuple[str, ...] = ()) -> Policy:
-    return dataclasses.replace(policy, shadow_rules=frozenset(rules), shadow_detectors=frozenset(detectors))
+    keys = frozenset(("patterns", rule) for rule in rules)
+    return dataclasses.replace(policy, shadow_rules=keys, shadow_detectors=frozenset(detectors))
 
 
 def dropped(policy: Policy, *rules: str) -> Policy:
@@ -264,7 +266,7 @@ def test_shadow_loads_from_any_pack_and_from_detector_settings(rules_dir: Path) 
 
     policy = load_policy(rules_dir)
 
-    assert {"trial", "order-numbers"} <= policy.shadow_rules
+    assert {("patterns", "trial"), ("patterns", "order-numbers")} <= policy.shadow_rules
     assert policy.shadow_detectors == {"canary"}
     assert next(r for r in policy.pattern_rules if r.id == "trial").shadow
     assert "shadow" not in policy.detector_settings["canary"]
@@ -299,3 +301,28 @@ def test_scan_json_lists_shadow_hits(rules_dir: Path) -> None:
     [hit] = body["shadow"]
     assert (hit["rule"], hit["label"], hit["action"]) == ("order-numbers", "ORDER_ID", "redact")
     assert text[hit["start"] : hit["end"]] == "#A-20931"
+
+
+# -- rule ids are per detector ---------------------------------------------------------------------
+
+
+def test_shadow_and_rule_actions_are_keyed_by_detector_and_rule(lean: Policy) -> None:
+    """A pattern rule whose id equals a canary's id (made in code: the loader refuses it) is in
+    shadow mode and flags: the canary's own findings stay enforced all the same."""
+    canary = lean.canaries[0]
+    policy = dataclasses.replace(
+        lean,
+        shadow_rules=frozenset({("patterns", canary.id)}),
+        rule_actions={**lean.rule_actions, ("patterns", canary.id): ActionSpec("flag")},
+    )
+
+    verdict = Scanner(policy, key=KEY).scan(f"the reference is {canary.value}.")
+
+    assert canary.value not in verdict.text and verdict.shadow == ()
+    assert [(o.finding.detector, o.finding.rule, o.action) for o in verdict.outcomes] == [
+        ("canary", canary.id, "redact")
+    ]
+
+
+def test_the_pattern_detector_name_is_the_one_policies_key_on() -> None:
+    assert PatternDetector.name == PATTERN_DETECTOR
