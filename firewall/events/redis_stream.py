@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from firewall.errors import ConfigError, FirewallError
 from firewall.events.event import Event
+
+log = logging.getLogger(__name__)
 
 STREAM = "outguard:events"
 MAXLEN = 100_000
@@ -83,7 +86,9 @@ class StreamAddress:
         exact = ours.get("exact", "false").lower()
         if exact not in ("true", "false", "1", "0", "yes", "no"):
             raise ConfigError(f"{redact(uri)}: exact must be true or false")
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
+        # Not urlunsplit: it writes unix:///path.sock (no host) as unix:/path.sock, which redis-py refuses.
+        query = urlencode(rest)
+        url = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
         return cls(url, stream, maxlen, exact in ("true", "1", "yes"))
 
     def client(self) -> Any:
@@ -118,17 +123,26 @@ class RedisStreamSink:
         address = StreamAddress.parse(uri)
         return cls(address.client(), address.stream, address.maxlen, exact=address.exact)
 
-    def write(self, events: Sequence[Event]) -> None:
+    def write(self, events: Sequence[Event]) -> int:
+        """XADD the events in one pipeline; returns how many could not be encoded (skipped, each
+        on its own: one bad event must not cost the batch)."""
         import redis
 
         pipe = self.client.pipeline(transaction=False)
+        skipped = 0
         for event in events:
-            entry = {"v": FORMAT, "event": encode(event)}
-            pipe.xadd(self.stream, entry, maxlen=self.maxlen, approximate=not self.exact)
+            body = storable_json(event)
+            if body is None:
+                skipped += 1
+                continue
+            pipe.xadd(self.stream, {"v": FORMAT, "event": body}, maxlen=self.maxlen, approximate=not self.exact)
+        if skipped == len(events):
+            return skipped
         try:
             pipe.execute()
         except redis.RedisError as exc:
             raise EventSourceError(f"writing to the event stream {self.stream!r} failed: {type(exc).__name__}") from exc
+        return skipped
 
     def close(self) -> None:
         self.client.close()
@@ -200,13 +214,35 @@ def stream_id(value: int) -> str:
     return f"{value >> SEQ_BITS}-{value & _SEQ_MAX}"
 
 
-def encode(event: Event) -> str:
+def encode(event: Event, *, ascii_only: bool = False) -> str:
     """The entry's JSON body: `Event.to_dict()` without the id, built shallowly (dataclasses.asdict
-    deep-copies, and was two thirds of the cost of writing a batch)."""
+    deep-copies, and was two thirds of the cost of writing a batch).
+
+    Raises:
+        TypeError, ValueError: a field JSON cannot hold.
+    """
     body = dict(vars(event))
     body["findings"] = [dict(vars(f)) for f in event.findings]
     body["id"] = None
-    return json.dumps(body, ensure_ascii=False)
+    return json.dumps(body, ensure_ascii=ascii_only)
+
+
+def storable_json(event: Event) -> str | None:
+    """`encode(event)`, made safe to store as UTF-8, or None (logged by type) when the event cannot
+    be encoded: a field of a type JSON does not know (a principal passed as an object). Text UTF-8
+    cannot carry (a lone surrogate) is written as JSON escapes, which read back to the same text."""
+    try:
+        body = encode(event)
+        if not body.isascii():
+            try:
+                body.encode("utf-8")
+            except UnicodeEncodeError:
+                body = encode(event, ascii_only=True)
+    except (TypeError, ValueError) as exc:
+        # The type only: the message of a failed encoding may quote the value.
+        log.error("an event of kind %r could not be encoded (%s); dropped", event.kind, type(exc).__name__)
+        return None
+    return body
 
 
 def decode(raw_id: bytes | str, fields: dict[Any, Any]) -> Event:

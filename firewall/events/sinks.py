@@ -6,7 +6,8 @@ ending in .db or .jsonl works too. SQL is always parameterised: event text is da
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -16,17 +17,32 @@ from urllib.parse import urlsplit
 
 from firewall.errors import ConfigError
 from firewall.events.event import Event
-from firewall.events.redis_stream import RedisStreamSink
+from firewall.events.redis_stream import RedisStreamSink, redact, storable_json
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 
 
 class Sink(Protocol):
-    """Stores batches of events; called from one writer thread."""
+    """Stores batches of events; called from one writer thread.
 
-    def write(self, events: Sequence[Event]) -> None: ...
+    A sink may also define `after_fork()`, which the writer calls in a child process right after
+    `fork`: it must open afresh whatever the parent's copy holds (connections, files, locks)
+    without closing or using the inherited objects, which belong to the parent.
+    """
+
+    def write(self, events: Sequence[Event]) -> int | None:
+        """Store `events`; return how many of them could not be encoded and were skipped (None or
+        0: all stored). Raise when the store itself fails: the writer drops the batch and pauses."""
+        ...
 
     def close(self) -> None: ...
+
+
+_INHERITED: list[object] = []
+"""Connections and files a forked child inherited: kept referenced so that they are never closed
+(or flushed) from the child, which would act on the parent's database or file."""
 
 
 def _path(uri: str) -> Path:
@@ -34,7 +50,7 @@ def _path(uri: str) -> Path:
     # sqlite:///rel.db has path "/rel.db" (relative); sqlite:////abs.db has "//abs.db" (absolute).
     path = parts.path[1:] if parts.scheme else uri
     if not path:
-        raise ConfigError(f"no file path in {uri!r}")
+        raise ConfigError(f"no file path in {redact(uri)!r}")
     return Path(path)
 
 
@@ -47,29 +63,50 @@ class SQLiteSink:
         self._db = connect(self.path)
         self._lock = threading.Lock()
 
+    def after_fork(self) -> None:
+        """A connection of the child's own: SQLite connections must not cross fork."""
+        _INHERITED.append(self._db)
+        self._db = connect(self.path)
+        self._lock = threading.Lock()  # another thread may have held the parent's at the fork
+
     @classmethod
     def from_uri(cls, uri: str) -> SQLiteSink:
         return cls(_path(uri))
 
-    def write(self, events: Sequence[Event]) -> None:
-        rows = [
-            (
-                e.ts, e.kind, e.principal, e.model, e.source, e.instance, e.action, e.status,
-                e.rules_version, e.latency_ms, "," + ",".join(e.labels) + ",",
-                json.dumps(e.to_dict() | {"id": None}, ensure_ascii=False),
-            )
-            for e in events
-        ]
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT INTO events (ts, kind, principal, model, source, instance, action, status,"
-                " rules_version, latency_ms, labels, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+    def write(self, events: Sequence[Event]) -> int:
+        """Insert the events in one transaction; returns how many could not be encoded (skipped)."""
+        rows = [row for row in map(_row, events) if row is not None]
+        if rows:
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT INTO events (ts, kind, principal, model, source, instance, action, status,"
+                    " rules_version, latency_ms, labels, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+        return len(events) - len(rows)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _row(event: Event) -> tuple[object, ...] | None:
+    """The event's row, or None when it cannot be stored (logged by type): a field JSON cannot hold,
+    or a column of a type SQLite cannot bind. The body keeps the event exactly; a column only helps
+    queries, so a lone surrogate there (which SQLite cannot take) becomes U+FFFD."""
+    body = storable_json(event)
+    if body is None:
+        return None
+    e = event
+    columns = (e.ts, e.kind, e.principal, e.model, e.source, e.instance, e.action, e.status, e.rules_version,
+               e.latency_ms, "," + ",".join(e.labels) + ",")
+    if not all(value is None or isinstance(value, (str, int, float)) for value in columns):
+        log.error("an event of kind %r has a field SQLite cannot store; dropped", e.kind)
+        return None
+    return (*(_SURROGATE.sub("\ufffd", v) if isinstance(v, str) and not v.isascii() else v for v in columns), body)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -108,13 +145,21 @@ class JsonlSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
 
+    def after_fork(self) -> None:
+        """A file object of the child's own: the inherited one's buffer is the parent's to flush."""
+        _INHERITED.append(self._file)
+        self._file = self.path.open("a", encoding="utf-8")
+
     @classmethod
     def from_uri(cls, uri: str) -> JsonlSink:
         return cls(_path(uri))
 
-    def write(self, events: Sequence[Event]) -> None:
-        self._file.writelines(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in events)
+    def write(self, events: Sequence[Event]) -> int:
+        """Append one line per event; returns how many could not be encoded (skipped)."""
+        lines = [body + "\n" for body in map(storable_json, events) if body is not None]
+        self._file.writelines(lines)
         self._file.flush()
+        return len(events) - len(lines)
 
     def close(self) -> None:
         self._file.close()
@@ -125,6 +170,7 @@ SINKS: dict[str, Callable[[str], Sink]] = {
     "jsonl": JsonlSink.from_uri,
     "redis": RedisStreamSink.from_uri,  # Redis Streams, for a fleet: see firewall/events/redis_stream.py
     "rediss": RedisStreamSink.from_uri,
+    "unix": RedisStreamSink.from_uri,  # Redis on a local socket: unix:///path.sock?db=0&stream=...
 }
 
 
@@ -136,5 +182,5 @@ def sink_from_uri(uri: str) -> Sink:
         scheme = {".db": "sqlite", ".sqlite": "sqlite", ".jsonl": "jsonl"}.get(suffix, "")
         uri = f"{scheme}:///{uri}" if scheme else uri
     if scheme not in SINKS:
-        raise ConfigError(f"unknown event sink {uri!r}; known schemes: {', '.join(sorted(SINKS))}")
+        raise ConfigError(f"unknown event sink {redact(uri)!r}; known schemes: {', '.join(sorted(SINKS))}")
     return SINKS[scheme](uri)

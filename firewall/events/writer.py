@@ -5,7 +5,8 @@ writer thread reports drops as an `events_dropped` event (with `dropped` = how m
 report) in the next batch it writes, so the console sees them wherever the events go. When the sink
 fails (Redis down, disk full), that batch is dropped and counted, and the writer pauses before the
 next attempt (0.25 s, doubling up to 5 s): meanwhile the queue buffers what comes, up to its size,
-so a short outage loses only the failed batch and what overflows.
+so a short outage loses only the failed batch and what overflows. An event the sink cannot encode
+(a field JSON cannot hold) is skipped on its own and counted; the rest of its batch is written.
 """
 
 from __future__ import annotations
@@ -74,11 +75,6 @@ class EventWriter:
         self._queue: queue.Queue[Job | None] = queue.Queue(self._maxsize)
         self._thread = threading.Thread(target=self._run, name="outguard-events", daemon=True)
         self._thread.start()
-
-    @property
-    def sink_failing(self) -> bool:
-        """True while the last write failed (the writer is pausing before the next attempt)."""
-        return self._retry > 0
 
     def submit(self, job: Job) -> bool:
         """Enqueue without blocking; False (and counted) when the queue is full or closed."""
@@ -162,7 +158,7 @@ class EventWriter:
         if not batch:
             return
         try:
-            self.sink.write(batch)
+            skipped = self.sink.write(batch) or 0
         except Exception as exc:
             self._retry = min(RETRY_MAX, self._retry * 2 or RETRY_FIRST)
             self._paused_until = time.monotonic() + self._retry
@@ -175,7 +171,11 @@ class EventWriter:
                 self._unreported += report + len(events)
             return
         self._retry = 0.0
-        self.written += len(events)
+        # Events the sink could not encode were skipped, each on its own (the drop report, ours,
+        # always encodes): counted as dropped, reported with the next batch.
+        if skipped:
+            self._count_drop(skipped)
+        self.written += len(events) - skipped
         self.reported += report
 
     def _report(self, count: int) -> Event:
@@ -189,11 +189,20 @@ class EventWriter:
             kind="events_dropped",
             dropped=count,
             rules_version=version,
-            message=f"{count} events dropped (queue full or sink unavailable)",
+            message=f"{count} events dropped (queue full, sink unavailable, or an event it could not store)",
         )
 
 
 def _restart(ref: weakref.ref[EventWriter]) -> None:
+    """In a forked child: a writer of its own, starting from zero (the parent's counts and drops
+    are the parent's to report), over a sink reopened if it holds what must not cross fork (an
+    SQLite connection, a lock another thread may have held at the fork)."""
     writer = ref()
-    if writer is not None and not writer._closing.is_set():
-        writer._start()
+    if writer is None or writer._closing.is_set():
+        return
+    writer.dropped = writer.written = writer.reported = writer._unreported = 0
+    writer._retry, writer._paused_until = 0.0, 0.0
+    after_fork = getattr(writer.sink, "after_fork", None)
+    if callable(after_fork):
+        after_fork()
+    writer._start()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import multiprocessing
+import os
 import threading
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from firewall import ConfigError, Firewall
+from firewall import ConfigError, Firewall, Verdict, load_policy
 from firewall.events import Event, EventWriter, JsonlSink, SQLiteSink, sink_from_uri
 from firewall.events.store import EventStore
+from firewall.policy import Policy
+from firewall.policy.policy import ActionSpec
 from firewall.replay import load_transcripts, replay
 from firewall.testing import capture_events
 from tests.conftest import KEY, RULES, SAMPLES
@@ -308,3 +315,106 @@ def test_an_unreadable_or_newer_event_does_not_stop_a_reader(tmp_path: Path) -> 
     assert [e.kind for e in events] == ["verdict", "verdict", "unreadable", "unreadable", "verdict"]
     assert [e.id for e in events] == [1, 2, 3, 4, 5] and events[1].output == "two"
     assert "not json" not in (events[2].message or "")
+
+
+def flagging(policy_label: str = "EMAIL") -> Policy:
+    """The default rules with `EMAIL: flag`: reported, passed unchanged (as the shipped ECHO is)."""
+    policy = load_policy(RULES)
+    return dataclasses.replace(policy, label_actions={**policy.label_actions, policy_label: ActionSpec("flag")})
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "jsonl"])
+def test_flagged_values_pass_but_are_never_stored(tmp_path: Path, scheme: str) -> None:
+    """A flagged finding changes nothing in the output, yet the stored output and prompt mask it
+    (same length: its offsets, set for the console to highlight, still hold), scanned or streamed."""
+    email, text = "jane@corp.example", "mail jane@corp.example or 10.24.3.17 now"
+    path = tmp_path / f"ev.{'db' if scheme == 'sqlite' else 'jsonl'}"
+    fw = Firewall(flagging(), events=f"{scheme}:///{path}", key=KEY)
+    verdicts: list[Verdict] = []
+    with capture_events(fw) as events:
+        scanned = fw.scan(text, prompt=f"is {email} right?")
+        streamed = "".join(fw.stream(list(text), prompt=f"is {email} right?", on_verdict=verdicts.append))
+    fw.close()
+
+    assert scanned.text == streamed == "mail jane@corp.example or [IP_ADDRESS] now"
+    assert verdicts[0].outcomes == scanned.outcomes
+    for event in events:
+        assert event.output == "mail ***************** or [IP_ADDRESS] now"
+        assert event.prompt == "is ***************** right?"
+        [flag] = [f for f in event.findings if f.action == "flag"]
+        assert (flag.label, flag.start, flag.end) == ("EMAIL", 5, 22)
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert email.encode() not in stored and b"*****************" in stored
+
+
+def _scan_in_child(fw: Firewall, count: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    for _ in range(count):
+        fw.scan("mail jane@corp.example", principal="child")
+    fw.flush()
+    writer = fw._writer
+    assert writer is not None
+    results.put((os.getpid(), writer.written, writer.dropped))
+    fw.close()
+
+
+def test_a_forked_child_writes_to_sqlite_through_a_connection_of_its_own(tmp_path: Path, policy: Policy) -> None:
+    """Pre-forking servers: the child must not use the parent's SQLite connection, nor wait on a
+    lock another thread held at the fork, nor report the parent's drops again."""
+    lean = dataclasses.replace(policy, detectors=tuple(d for d in policy.detectors if d != "pii"))
+    fw = Firewall(lean, events=f"sqlite:///{tmp_path}/ev.db", key=KEY)
+    writer = fw._writer
+    assert writer is not None
+    for _ in range(5):
+        fw.scan("mail jane@corp.example", principal="parent")
+    assert writer.flush(timeout=30)
+    writer._count_drop(3)  # drops not yet reported when the worker forks: the parent's to report
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    with writer.sink._lock, warnings.catch_warnings():  # type: ignore[attr-defined]
+        # Held at the fork, as the writer thread holds it during a write.
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads running
+        child = fork.Process(target=_scan_in_child, args=(fw, 5, results))
+        child.start()
+    for _ in range(5):
+        fw.scan("mail jane@corp.example", principal="parent")
+    child_pid, child_written, child_dropped = results.get(timeout=30)  # it hung on the inherited lock
+    child.join(30)
+    fw.close()
+
+    store = EventStore(tmp_path / "ev.db")
+    events = store.tail()
+    store.close()
+    verdicts = Counter((e.principal, e.instance.rpartition(":")[2]) for e in events if e.kind == "verdict")
+    assert verdicts == {("parent", str(os.getpid())): 10, ("child", str(child_pid)): 5}
+    reports = [(e.instance.rpartition(":")[2], e.dropped) for e in events if e.kind == "events_dropped"]
+    assert reports == [(str(os.getpid()), 3)]
+    assert (child_written, child_dropped) == (5, 0) and child.exitcode == 0
+
+
+class Unencodable:
+    """A principal no JSON encoder knows (a caller passed an object where a name belongs)."""
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "jsonl"])
+def test_an_event_a_store_cannot_hold_is_dropped_alone(tmp_path: Path, scheme: str) -> None:
+    """One bad event used to cost its whole batch (and pause the writer as if the sink had failed)."""
+    path = tmp_path / f"ev.{'db' if scheme == 'sqlite' else 'jsonl'}"
+    writer = EventWriter(sink_from_uri(f"{scheme}:///{path}"))
+    odd = "half a pair: \ud83d"  # text UTF-8 cannot carry: stored escaped, read back the same
+    batch = [Event(kind="test", message="one"), Event(kind="test", principal=Unencodable()),  # type: ignore[arg-type]
+             Event(kind="test", message="two", principal=odd)]
+    for event in batch:
+        writer.submit(lambda event=event: event)
+    assert writer.flush(timeout=10)
+    writer.submit(lambda: Event(kind="test", message="three"))
+    writer.close()
+
+    if scheme == "jsonl":
+        stored = [Event.from_dict(json.loads(line)) for line in path.read_text().splitlines()]
+    else:
+        store = EventStore(path)
+        stored = store.tail()
+        store.close()
+    assert [e.dropped or e.message for e in stored] == ["one", "two", "three", 1]
+    assert stored[1].principal == odd
+    assert (writer.written, writer.dropped) == (3, 1)

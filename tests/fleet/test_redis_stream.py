@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from firewall import ConfigError, Firewall
+from firewall import ConfigError, Firewall, load_policy
 from firewall.events import Event, EventWriter, sink_from_uri
 from firewall.events.redis_stream import (
     EventSourceError,
@@ -21,6 +21,7 @@ from firewall.events.redis_stream import (
     stream_id,
 )
 from firewall.events.store import open_reader
+from firewall.policy.policy import ActionSpec
 from firewall.testing import capture_events
 from tests.conftest import KEY, RULES
 from tests.fleet.conftest import REDIS
@@ -60,6 +61,22 @@ def test_passwords_never_appear_in_messages() -> None:
     with pytest.raises(ConfigError) as caught:
         StreamAddress.parse("redis://:s3cret@host/0?maxlen=-1")
     assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("uri", ["kafka://user:s3cret@host/0", "sqlite://user:s3cret@host"])
+def test_sink_uri_errors_never_show_the_password(uri: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        sink_from_uri(uri)
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_a_unix_socket_uri_makes_a_stream_sink() -> None:
+    """As the URI docs say (`unix:///path.sock?db=0`); nothing connects until the first write."""
+    sink = sink_from_uri("unix:///run/redis/redis.sock?db=12&stream=fleet:ev")
+
+    assert isinstance(sink, RedisStreamSink) and sink.stream == "fleet:ev"
+    assert sink.client.connection_pool.connection_kwargs["path"] == "/run/redis/redis.sock"
+    sink.close()
 
 
 @pytest.mark.parametrize("raw", ["0-0", "1-0", "1718000000000-0", "1718000000000-1", "1718000000000-1048575"])
@@ -174,6 +191,23 @@ def test_a_firewall_writes_verdicts_with_nothing_raw(stream_uri: str, redis_db: 
     reader.close()
 
 
+def test_flagged_values_never_reach_the_stream(stream_uri: str, redis_db: redis.Redis, stream_key: str) -> None:
+    """`flag` passes a value unchanged; the stored output masks it all the same (the shipped
+    ECHO: flag had stored echoed protected text as is)."""
+    policy = load_policy(RULES)
+    flagged = dataclasses.replace(policy, label_actions={**policy.label_actions, "EMAIL": ActionSpec("flag")})
+    with Firewall(flagged, events=stream_uri, key=KEY) as fw:
+        assert fw.scan("mail jane@corp.example", prompt="jane@corp.example?").text == "mail jane@corp.example"
+        fw.flush()
+
+    reader = open_reader(stream_uri)
+    [event] = reader.tail()
+    reader.close()
+    assert (event.output, event.prompt) == ("mail *****************", "*****************?")
+    blob = b"".join(value for _, fields in redis_db.xrange(stream_key) for value in fields.values())
+    assert b"jane@corp.example" not in blob
+
+
 def test_unreachable_redis_is_an_event_source_error_for_the_reader() -> None:
     reader = open_reader("redis://127.0.0.1:1/0?stream=nothing")
 
@@ -206,3 +240,38 @@ def test_the_entry_body_is_the_events_dict() -> None:
 
     assert json.loads(encode(event)) == json.loads(json.dumps(event.to_dict() | {"id": None}))
     assert decode("0-9", {b"event": encode(event)}) == dataclasses.replace(event, id=9)
+
+
+class Unencodable:
+    """A principal no JSON encoder knows (a caller passed an object where a name belongs)."""
+
+
+def test_an_event_that_cannot_be_encoded_is_dropped_alone(stream_uri: str) -> None:
+    """One bad event used to cost its whole batch (and pause the sink as if Redis were down)."""
+    writer = EventWriter(sink_from_uri(stream_uri))
+    good = events(3)
+    for event in (good[0], Event(kind="test", principal=Unencodable()), *good[1:]):  # type: ignore[arg-type]
+        writer.submit(lambda event=event: event)
+    assert writer.flush(timeout=30)
+    writer.submit(lambda: Event(kind="test", message="after"))
+    assert writer.flush(timeout=30)
+    writer.close()
+
+    reader = open_reader(stream_uri)
+    read = reader.tail()
+    reader.close()
+    assert [(e.kind, e.dropped or e.message) for e in read] == [
+        ("test", "0"), ("test", "1"), ("test", "2"), ("test", "after"), ("events_dropped", 1)
+    ]
+    assert (writer.written, writer.dropped) == (4, 1)
+
+
+def test_text_utf8_cannot_carry_is_written_escaped_and_reads_back(stream_uri: str) -> None:
+    sink = sink_from_uri(stream_uri)
+    assert not sink.write([Event(kind="test", message="half a pair: \ud83d")])
+    sink.close()
+
+    reader = open_reader(stream_uri)
+    [event] = reader.tail()
+    reader.close()
+    assert event.message == "half a pair: \ud83d"
