@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
@@ -18,6 +19,12 @@ from firewall.events.event import Event
 from firewall.policy.loader import POLICY_FILE, check_rules, load_policy, policy_version, rule_files
 from firewall.policy.policy import Policy
 from firewall.policy.schema import PolicyModel
+
+if TYPE_CHECKING:
+    from firewall.events.store import Reader
+
+TAIL_BATCH = 1000
+"""Events read per call while waiting for the fleet's answers."""
 
 _EVENTS = click.option(
     "--events", default=None, help="The fleet's event stream (redis://...?stream=...); default: the policy's 'events:'."
@@ -65,8 +72,7 @@ def notify(
     channel = channel or (fleet.channel if fleet else CHANNEL)
     reader = _reader(events or (settings.events if settings else None)) if wait_s > 0 else None
     try:
-        mark = _newest(reader) if reader else 0
-        sent = time.time()
+        mark = _newest(reader) if reader else 0  # answers are the events written after this one
         try:
             listening = publish_notice(url, channel, version)
         except FirewallError as exc:
@@ -74,7 +80,7 @@ def notify(
         click.echo(f"notice for rules version {version} sent on {channel}: {listening} instance(s) listening")
         if reader is None:
             return
-        answers = _answers(reader, mark, sent, listening, wait_s)
+        answers = _answers(reader, mark, listening, wait_s)
     finally:
         if reader is not None:
             reader.close()
@@ -84,18 +90,21 @@ def notify(
     sys.exit(1 if failed or len(answers) < listening else 0)
 
 
-def _answers(reader: object, mark: int, sent: float, listening: int, wait_s: float) -> dict[str, Event]:
-    """instance -> its latest reload event after the notice, until all answered or time is up."""
+def _answers(reader: Reader, mark: int, listening: int, wait_s: float) -> dict[str, Event]:
+    """instance -> its latest reload event written after event `mark` (ids increase in the order
+    events were written, whatever the instances' clocks say), until all answered or time is up."""
     answers: dict[str, Event] = {}
     deadline = time.monotonic() + wait_s
     while True:
-        for event in _tail(reader, mark):
+        batch = _call(reader.tail, mark, TAIL_BATCH)
+        for event in batch:
             mark = max(mark, event.id or 0)
-            if event.kind in ("rules_reloaded", "rules_rejected") and event.ts >= sent - 1:
+            if event.kind in ("rules_reloaded", "rules_rejected"):
                 answers[event.instance] = event
         if len(answers) >= listening or time.monotonic() > deadline:
             return answers
-        time.sleep(0.1)
+        if len(batch) < TAIL_BATCH:  # caught up: wait for more; a full batch means more is waiting
+            time.sleep(0.1)
 
 
 def _print_answers(answers: dict[str, Event], version: str) -> int:
@@ -142,7 +151,7 @@ def status(rules_dir: Path, events: str | None, last: int) -> None:
     policy = _policy(rules_dir)
     reader = _reader(events or (policy.events if policy else None))
     try:
-        recent = reader.latest(last) if hasattr(reader, "latest") else reader.tail(0, last)
+        recent = reader.latest(last)
     except FirewallError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -208,7 +217,7 @@ def _settings(rules_dir: Path) -> PolicyModel | None:
         return None
 
 
-def _reader(uri: str | None):  # type: ignore[no-untyped-def]
+def _reader(uri: str | None) -> Reader:
     from firewall.errors import ConfigError
     from firewall.events.store import open_reader
 
@@ -220,17 +229,13 @@ def _reader(uri: str | None):  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
 
 
-def _newest(reader: object) -> int:
-    latest = _call(reader, "latest", 1) if hasattr(reader, "latest") else []
+def _newest(reader: Reader) -> int:
+    latest = _call(reader.latest, 1)
     return (latest[-1].id or 0) if latest else 0
 
 
-def _tail(reader: object, after: int) -> list[Event]:
-    return _call(reader, "tail", after, 1000)
-
-
-def _call(reader: object, method: str, *args: object) -> list[Event]:
+def _call(method: Callable[..., list[Event]], *args: object) -> list[Event]:
     try:
-        return getattr(reader, method)(*args)  # type: ignore[no-any-return]
+        return method(*args)
     except FirewallError as exc:
         raise click.ClickException(str(exc)) from exc

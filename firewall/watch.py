@@ -34,7 +34,10 @@ def fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 class RulesWatcher:
-    """A daemon thread that calls `on_change()` when the folder's rule files change."""
+    """A daemon thread that calls `on_change()` when the folder's rule files change.
+
+    It outlives any error (a file removed between listing and reading, a folder made unreadable):
+    the error is logged by type, and the change is tried again at the next poll."""
 
     def __init__(self, folder: Path, on_change: Callable[[], object], interval: float = 1.0) -> None:
         self.folder = folder
@@ -46,11 +49,20 @@ class RulesWatcher:
         self._thread.start()
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.interval):
-            current = fingerprint(self.folder)
-            if current != self._seen:
-                self._seen = current
-                self._on_change()
+            try:
+                current = fingerprint(self.folder)
+                if current != self._seen:
+                    self._on_change()
+                    self._seen = current
+            except Exception as exc:  # the watcher must outlive a failing poll or reload
+                if not failing:  # once per failing streak; the type only (a message may quote a rule)
+                    log.error("rules watch: %s failed (%s); retrying every %.1f s",
+                              self.folder, type(exc).__name__, self.interval)
+                failing = True
+            else:
+                failing = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -61,6 +73,9 @@ class RulesWatcher:
 
 CHANNEL = "outguard:rules"
 """The default pub/sub channel of "rules changed" notices."""
+HEARTBEAT = 5.0
+"""Seconds of silence after which a notice listener pings Redis, and how long it waits for the
+answer before it counts the connection as lost (so a dead link is found within about 10 s)."""
 _VERSION = re.compile(r"[0-9a-f]{1,64}")
 _SENDER = re.compile(r"[\w.:@/-]{1,200}")
 
@@ -132,9 +147,23 @@ def publish_notice(url: str, channel: str, version: str) -> int:
 class NoticeListener:
     """A daemon thread subscribed to the notices channel; calls `on_notice(notice)` for each notice
     (several waiting at once count as one) and after every (re)subscription. A lost connection is
-    retried every 0.25 s to 5 s, logged once per outage; the file watcher, if any, still works."""
+    retried every 0.25 s to 5 s, logged once per outage; the file watcher, if any, still works.
 
-    def __init__(self, url: str, channel: str, on_notice: Callable[[Notice], object], *, poll: float = 0.2) -> None:
+    A link can also die silently (a half-open TCP connection: a NAT or firewall forgot it, the
+    host vanished): reading then just finds nothing. So after `heartbeat` seconds without any
+    message the listener pings Redis on the subscription, and a ping unanswered for `heartbeat`
+    seconds more counts as a lost connection (resubscribe, and reload as on every subscription).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        on_notice: Callable[[Notice], object],
+        *,
+        poll: float = 0.2,
+        heartbeat: float = HEARTBEAT,
+    ) -> None:
         from firewall.events.redis_stream import StreamAddress
 
         self.url = url
@@ -144,6 +173,7 @@ class NoticeListener:
         self._address = StreamAddress.parse(url)  # a bad URL fails here, in the caller
         self._on_notice = on_notice
         self._poll = poll
+        self._heartbeat = heartbeat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outguard-rules-notices", daemon=True)
         self._thread.start()
@@ -169,13 +199,7 @@ class NoticeListener:
                     log.warning("rules notices: subscribed again to %s on %s", self.channel, redact(self.url))
                 retry, failing = 0.25, False
                 self._deliver(Notice(subscribed=True))
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=self._poll)
-                    if message is None or message["type"] != "message":
-                        continue
-                    while (more := pubsub.get_message(timeout=0)) is not None:
-                        message = more if more["type"] == "message" else message  # a burst is one reload
-                    self._deliver(Notice.parse(message["data"]))
+                self._listen(pubsub)
             except redis.RedisError as exc:
                 self.subscribed.clear()
                 if not failing:
@@ -191,6 +215,27 @@ class NoticeListener:
                     pubsub.close()
                 client.close()
         self.subscribed.clear()
+
+    def _listen(self, pubsub: Any) -> None:
+        """Deliver notices until stopped; raise redis.TimeoutError when the link stops answering."""
+        import redis
+
+        heard, pinged = time.monotonic(), None  # last message of any kind; the unanswered ping
+        while not self._stop.is_set():
+            message = pubsub.get_message(timeout=self._poll)
+            now = time.monotonic()
+            if message is not None:
+                heard, pinged = now, None  # any message, a pong included, shows the link is alive
+                if message["type"] != "message":
+                    continue
+                while (more := pubsub.get_message(timeout=0)) is not None:
+                    message = more if more["type"] == "message" else message  # a burst is one reload
+                self._deliver(Notice.parse(message["data"]))
+            elif pinged is None and now - heard >= self._heartbeat:
+                pubsub.ping()
+                pinged = now
+            elif pinged is not None and now - pinged >= self._heartbeat:
+                raise redis.TimeoutError(f"no answer to a ping within {self._heartbeat:g} s")
 
     def _confirm(self, pubsub: Any, within: float = 5.0) -> None:
         """Wait for Redis to confirm the subscription: a connection that was accepted and then cut

@@ -12,6 +12,7 @@ import pytest
 from firewall import Firewall
 from firewall.model import Verdict
 from firewall.testing import capture_events
+from firewall.watch import RulesWatcher
 from tests.conftest import KEY
 
 EXTRA_PACK = """\
@@ -211,3 +212,31 @@ def test_scans_during_reloads_never_see_a_half_built_policy(
     expected = {old_version: OLD_TEXT, new_version: NEW_TEXT}
     assert {v.rules_version for v in seen} == versions
     assert all(v.text == expected[v.rules_version] for v in seen)
+
+
+def test_the_watcher_outlives_a_failing_reload_and_tries_the_change_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reload that raises something other than RuleError (a file removed between listing and
+    hashing raised FileNotFoundError) used to end the watch thread: no reload after that, ever."""
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("rules: []\n")
+    calls: list[int] = []
+
+    def reload() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise FileNotFoundError(2, "No such file or directory", "secret-looking-name.yaml")
+
+    watcher = RulesWatcher(tmp_path, reload, interval=0.02)
+    try:
+        pack.write_text("rules: [] # edited\n")
+        assert wait_until(lambda: len(calls) == 2)  # retried at the next poll, and done
+        pack.write_text("rules: [] # edited again\n")
+        assert wait_until(lambda: len(calls) == 3)
+        assert watcher._thread.is_alive()
+    finally:
+        watcher.stop()
+
+    [record] = [r for r in caplog.records if r.name == "firewall.watch"]
+    assert "FileNotFoundError" in record.getMessage() and "secret-looking" not in record.getMessage()

@@ -3,6 +3,7 @@ answers it, and a listener that outlives Redis going away."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from firewall import Firewall, check_rules, load_policy
 from firewall.errors import ConfigError
 from firewall.events.event import Event
 from firewall.testing import capture_events
-from firewall.watch import Notice, publish_notice
+from firewall.watch import Notice, NoticeListener, publish_notice
 from tests.conftest import KEY
 from tests.fleet.conftest import REDIS, Proxy, lean_rules, wait_until
 
@@ -170,3 +171,34 @@ def test_a_bad_notices_url_given_in_code_is_a_config_error(rules: Path) -> None:
     with pytest.raises(ConfigError, match="not a Redis URI"):
         fw.watch(notices="http://example.org/")
     fw.close()
+
+
+def test_a_listener_on_a_link_that_went_silent_resubscribes_and_reloads(proxy: Proxy, name: str) -> None:
+    """A half-open link (Redis still "connected" but nothing comes back) looks like a quiet
+    channel; the listener's ping goes unanswered, so it resubscribes, reloads, and hears notices."""
+    channel = f"test:rules:{name}"
+    heard: list[Notice] = []
+    listener = NoticeListener(proxy.url(), channel, heard.append, heartbeat=0.3)
+    try:
+        assert listener.subscribed.wait(30) and wait_until(lambda: len(heard) == 1)
+        proxy.set("stall")
+        assert wait_until(lambda: not listener.subscribed.is_set(), timeout=10)
+        proxy.set("pass")
+        assert wait_until(lambda: listener.subscribed.is_set() and len(heard) == 2)
+        assert wait_until(lambda: publish_notice(REDIS, channel, "0123abcd") == 1)
+        assert wait_until(lambda: any(n.version == "0123abcd" for n in heard))
+    finally:
+        listener.stop()
+
+    assert heard[:2] == [Notice(subscribed=True)] * 2
+
+
+def test_quiet_pings_are_answered_and_keep_the_subscription(redis_db: object, name: str) -> None:
+    heard: list[Notice] = []
+    listener = NoticeListener(REDIS, f"test:rules:{name}", heard.append, heartbeat=0.1)
+    try:
+        assert listener.subscribed.wait(30)
+        time.sleep(1.5)  # many pings, each answered in time
+        assert listener.subscribed.is_set() and heard == [Notice(subscribed=True)]
+    finally:
+        listener.stop()
