@@ -33,6 +33,7 @@ from limits.storage import SCHEMES, storage_from_string
 from limits.strategies import STRATEGIES as SYNC_STRATEGIES
 
 from firewall.errors import ConfigError, FirewallError, QuotaExceeded
+from firewall.uris import redact
 
 __all__ = ["Hit", "Penalty", "Quota", "QuotaDecision", "QuotaPolicy", "decide", "plan"]
 
@@ -95,7 +96,7 @@ class QuotaPolicy:
         if scheme not in SCHEMES or f"async+{scheme}" not in SCHEMES:
             known = ", ".join(sorted(s for s in SCHEMES if not s.startswith("async+")))
             raise ConfigError(
-                f"quotas.storage: {storage!r} has no known limits scheme; known: {known}"
+                f"quotas.storage: {redact(str(storage))!r} has no known limits scheme; known: {known}"
             )
         strategy = settings.get("strategy", "moving-window")
         if strategy not in SYNC_STRATEGIES:
@@ -399,7 +400,7 @@ class Quota:
             return storage, {name: strategies[name](storage) for name in names}
         except (ConfigurationError, NotImplementedError) as exc:
             raise ConfigError(
-                f"quotas.storage: {uri!r} cannot serve {self.policy.strategy!r}: {exc}"
+                f"quotas.storage: {redact(uri)!r} cannot serve {self.policy.strategy!r}: {exc}"
             ) from exc
 
     def _drive(self, flow: Flow[T]) -> T:
@@ -412,7 +413,7 @@ class Quota:
             return done.value
         except StorageError as exc:
             raise FirewallError(
-                f"quota storage {self.policy.storage!r} failed: {exc.storage_error!r}"
+                f"quota storage {redact(self.policy.storage)!r} failed: {exc.storage_error!r}"
             ) from exc
 
     async def _adrive(self, flow: Flow[T]) -> T:
@@ -425,7 +426,7 @@ class Quota:
             return done.value
         except StorageError as exc:
             raise FirewallError(
-                f"quota storage {self.policy.storage!r} failed: {exc.storage_error!r}"
+                f"quota storage {redact(self.policy.storage)!r} failed: {exc.storage_error!r}"
             ) from exc
 
 

@@ -84,13 +84,14 @@ def _names(values: Iterable[str]) -> tuple[str, ...]:
 
 def display_action(event: Event) -> str:
     if event.kind == "verdict":
-        if event.status in ("fail_open", "fail_closed"):
+        if event.status in ("fail_open", "fail_closed", "aborted"):
             return event.status.replace("_", "-")
         return event.action or "pass"
     return {
         "rules_reloaded": "rules ✓",
         "rules_rejected": "rules ✗",
         "quota": "quota",
+        "quota_error": "quota error",
         "refused": "refused",
         "events_dropped": "dropped",
     }.get(event.kind, event.kind)

@@ -33,10 +33,11 @@ import json
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from firewall.errors import ConfigError, FirewallError
 from firewall.events.event import Event
+from firewall.uris import redact
 
 log = logging.getLogger(__name__)
 
@@ -250,13 +251,3 @@ def decode(raw_id: bytes | str, fields: dict[Any, Any]) -> Event:
     ignored (a fleet upgrades one instance at a time), and an entry that is not an event at all
     becomes kind "unreadable"."""
     return Event.decode(fields.get(b"event", fields.get("event")), event_id(raw_id))
-
-
-def redact(uri: str) -> str:
-    """The URI with its password replaced by ***, for messages and logs."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))

@@ -12,7 +12,7 @@ from firewall.errors import ConfigError
 from firewall.events.event import Event
 from firewall.events.redis_stream import RedisStreamReader
 from firewall.events.sinks import _path, connect
-
+from firewall.uris import redact
 
 DEFAULT_STORE = "sqlite:///.outguard/events.db"
 """The embedded store: where the default policy writes and the console reads."""
@@ -91,6 +91,7 @@ READERS: dict[str, Callable[[str], Reader]] = {
     "sqlite": EventStore.from_uri,
     "redis": RedisStreamReader.from_uri,  # a fleet's events: see firewall/events/redis_stream.py
     "rediss": RedisStreamReader.from_uri,
+    "unix": RedisStreamReader.from_uri,  # Redis on a local socket: unix:///path.sock?db=0&stream=...
 }
 
 
@@ -100,7 +101,7 @@ def open_reader(uri: str) -> Reader:
     if not scheme or len(scheme) == 1:
         scheme = "sqlite"
     if scheme not in READERS:
-        raise ConfigError(f"cannot read events from {uri!r}; readable schemes: {', '.join(sorted(READERS))}")
+        raise ConfigError(f"cannot read events from {redact(uri)!r}; readable schemes: {', '.join(sorted(READERS))}")
     return READERS[scheme](uri)
 
 

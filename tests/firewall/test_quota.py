@@ -314,3 +314,16 @@ def test_a_storage_failure_is_a_firewall_error_naming_the_storage():
     with pytest.raises(FirewallError, match=r"quota storage 'redis://127\.0\.0\.1:1/0' failed"):
         quota.check_request("alice")
     quota.close()
+
+
+def test_a_storage_failure_never_shows_the_storage_password() -> None:
+    from firewall.errors import ConfigError, FirewallError
+    from firewall.quota import Quota
+
+    quota = Quota({"storage": "redis://:hunter2-pw@127.0.0.1:1/0", "requests": "5/minute"})  # nothing listens
+    with pytest.raises(FirewallError) as failed:
+        quota.check_request("svc-a")
+    assert "hunter2-pw" not in str(failed.value) and ":***@127.0.0.1:1" in str(failed.value)
+    with pytest.raises(ConfigError) as bad:
+        Quota({"storage": "nosuch://:hunter2-pw@host/0"})
+    assert "hunter2-pw" not in str(bad.value)

@@ -105,3 +105,11 @@ def test_exact_tokens_match_whole_values_prefix_tokens_match_starts() -> None:
     assert [r.id for r in view if parse_filter(exact_token("principal", "client-1"))(r)] == [1]
     assert [r.id for r in view if parse_filter(exact_token("principal", "team blue"))(r)] == [3]
     assert [r.id for r in view if parse_filter("!" + exact_token("principal", "client-1"))(r)] == [2, 3]
+
+
+def test_aborted_streams_and_quota_errors_are_visible_actions() -> None:
+    from firewall.events.event import Event
+
+    aborted, quota_error = rows(verdict(1, status="aborted"), Event(kind="quota_error", message="ConnectionError"))
+    assert aborted.action == "aborted" and quota_error.action == "quota error"
+    assert parse_filter("action:abort")(aborted)

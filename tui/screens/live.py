@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from firewall.events.event import Event
-from firewall.events.redis_stream import redact
+from firewall.uris import redact, scrub
 from tui.rows import FilterError, exact_token, printable
 from tui.screens.modals import ChangeScreen, PickerScreen
 from tui.widgets.detail import DetailPane
@@ -102,7 +102,10 @@ class LiveScreen(Screen[None]):
         empty.display = not self.fw_app.traffic.ring
         if empty.display:
             uri, error = redact(self.fw_app.events_uri), self.fw_app.feed.error
-            message = DISCONNECTED.format(uri=uri, error=redact(error)) if error else EMPTY.format(uri=uri)
+            if error:
+                message = DISCONNECTED.format(uri=uri, error=scrub(error, self.fw_app.events_uri))
+            else:
+                message = EMPTY.format(uri=uri)
             empty.update(Text(printable(message), style="bold red" if error else "dim"))
 
     # -- ingest ------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from textual.widgets import DataTable, Footer, ProgressBar, SelectionList, Stati
 
 from firewall.cli_options import EVENTS_ENV
 from firewall.errors import ConfigError
-from firewall.events.redis_stream import redact
 from firewall.replay import load_transcripts
+from firewall.uris import redact
 from tui.rows import printable
 from tui.widgets.status import StatusLine
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from firewall.events.redis_stream import redact
+from firewall.uris import redact
 from tui.rows import printable
 
 if TYPE_CHECKING:

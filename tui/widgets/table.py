@@ -28,6 +28,7 @@ NARROW_HIDDEN = {"model", "ms", "rules"}
 ACTION_CLASS = {
     "redact": "redact", "mask": "redact", "hash": "redact", "encrypt": "redact", "flag": "flag", "block": "block",
     "fail-open": "fail-open", "fail-closed": "block", "allow": "pass", "quota": "block", "refused": "block",
+    "aborted": "flag", "quota error": "fail-open", "unreadable": "fail-open",
     "rules ✓": "rules", "rules ✗": "fail-open", "dropped": "fail-open",
 }
 
