@@ -194,6 +194,7 @@ class Traffic:
         self.dropped = 0
         """Events the firewall reported as dropped (kind events_dropped); the feed counts its own."""
         self.instances: dict[str, tuple[str, float]] = {}
+        self._announced: set[str] = set()
         """instance → (the rules version it last reported, when)."""
         self.rejected: dict[str, str] = {}
         """instance → the message of its last refused rules change (cleared by a later reload)."""
@@ -216,7 +217,7 @@ class Traffic:
             self.actions[row.action] += 1
             self.dropped += row.dropped
             if row.rules_version and row.instance:
-                self.instances[row.instance] = (row.rules_version, row.ts)
+                self._note_version(row)
             if row.kind == "rules_rejected":
                 self.rejected[row.instance] = row.preview
                 self.rejected_at[row.instance] = row.ts
@@ -237,6 +238,19 @@ class Traffic:
         if evicted:
             del self.view[:evicted]
         return evicted
+
+    def _note_version(self, row: Row) -> None:
+        """An instance's rules version: its rules events say it for sure; a verdict says which rules
+        its scan *started* with (a stream begun before a reload ends after it with the old version),
+        so verdicts only tell the version of instances whose rules events this console has not seen."""
+        if row.kind in ("rules_reloaded", "rules_rejected"):
+            self._announced.add(row.instance)
+            self.instances[row.instance] = (row.rules_version, row.ts)
+        elif row.instance in self._announced:
+            version, _ = self.instances[row.instance]
+            self.instances[row.instance] = (version, row.ts)
+        else:
+            self.instances[row.instance] = (row.rules_version, row.ts)
 
     def versions(self, active_within: float = 300.0) -> dict[str, str]:
         """instance → rules version, for instances that reported in the last `active_within` seconds

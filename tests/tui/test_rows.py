@@ -113,3 +113,20 @@ def test_aborted_streams_and_quota_errors_are_visible_actions() -> None:
     aborted, quota_error = rows(verdict(1, status="aborted"), Event(kind="quota_error", message="ConnectionError"))
     assert aborted.action == "aborted" and quota_error.action == "quota error"
     assert parse_filter("action:abort")(aborted)
+
+
+def test_a_stream_that_began_before_a_reload_does_not_roll_the_version_back() -> None:
+    import time
+
+    from firewall.events.event import Event
+
+    now = time.time()
+    traffic = Traffic()
+    traffic.add(rows(
+        verdict(1, instance="a:1", version="v1", ts=now),
+        Event(kind="rules_reloaded", ts=now + 1, instance="a:1", rules_version="v2", message="v1 -> v2"),
+        verdict(3, instance="a:1", version="v1", ts=now + 2),  # its scan started under v1
+        verdict(4, instance="b:2", version="v1", ts=now + 2),  # no rules events seen from b: trust verdicts
+    ))
+    assert traffic.versions() == {"a:1": "v2", "b:2": "v1"}
+    assert traffic.instances["a:1"][1] == now + 2  # still counts as active
