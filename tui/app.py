@@ -82,6 +82,7 @@ class OutguardApp(App[None]):
         """The Live mode's screen, once mounted (it keeps its state while other modes show)."""
         self._reader: Reader | None = None
         self._reader_lock = threading.Lock()
+        self.closed = False
 
     def on_mount(self) -> None:
         self.feed.start()
@@ -110,8 +111,11 @@ class OutguardApp(App[None]):
 
     def on_unmount(self) -> None:
         self.feed.stop()
-        if self._reader is not None:
-            self._reader.close()
+        with self._reader_lock:  # a detail worker may be inside get(): closing under it crashes SQLite
+            self.closed = True
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def flush(self) -> None:
         """Move what the feed parked into the ring, and tell the live table once."""
@@ -127,6 +131,8 @@ class OutguardApp(App[None]):
     def load_event(self, event_id: int) -> Event | None:
         """One whole event from the store (called from worker threads)."""
         with self._reader_lock:
+            if self.closed:
+                return None
             if self._reader is None:
                 self._reader = open_reader(self.events_uri)
             return self._reader.get(event_id)

@@ -148,7 +148,7 @@ class LiveScreen(Screen[None]):
             self.app.call_from_thread(self.notify, f"cannot load event {event_id}: {type(exc).__name__}",
                                       severity="error", markup=False)
             return
-        if get_current_worker().is_cancelled:
+        if get_current_worker().is_cancelled or self.fw_app.closed:
             return
         if event is None:
             self.app.call_from_thread(self.notify, f"no event {event_id} in the store (trimmed or never written)",
