@@ -18,19 +18,11 @@ from firewall.cli import main
 from firewall.events.event import Event
 from firewall.events.store import open_reader
 from tests.conftest import ROOT
+from tests.firewall.test_reload import BROKEN_PACK, EXTRA_PACK  # the same rule change, across processes
 from tests.fleet.conftest import REDIS, lean_rules, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-EXTRA_PACK = """\
-rules:
-  - id: zebra
-    label: CONFIDENTIAL
-    terms: [Zebra Accord]
-    ignore_case: true
-    examples: {match: ['the zebra accord'], no_match: ['a zebra']}
-"""
-BROKEN_PACK = "rules:\n  - id: zebra\n    label: CONFIDENTIAL\n      terms: [Zebra Accord]\n"
 OLD_OUTPUT = "the Zebra Accord and [EMAIL]"
 NEW_OUTPUT = "the [CONFIDENTIAL] and [EMAIL]"
 
