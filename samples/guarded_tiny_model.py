@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import sys
 import tempfile
@@ -26,22 +25,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from firewall.tiny_lm import FILLER, train_tiny_lm
+
 if TYPE_CHECKING:
     from firewall.events.event import Event
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 PROMPTS = ("Internal memo for staff only.", '"Legal Entity" shall mean the union of')
-FILLER = [
-    "The bus to the airport leaves from the stop outside the town hall every twenty minutes.",
-    "My brother repaired the kitchen chair with glue and two small screws.",
-    "The shop on the corner sells newspapers, sweets and cheap umbrellas.",
-    "We spent the afternoon at the beach and came home with sunburnt noses.",
-    "The teacher asked the class to read the first chapter before Monday.",
-    "Rain is expected tonight, so the outdoor concert has been moved indoors.",
-    "She keeps a small notebook in her bag to write down shopping lists.",
-    "He makes pancakes for the whole family every Saturday morning.",
-]
 
 
 def training_texts() -> list[str]:
@@ -55,52 +46,7 @@ def training_texts() -> list[str]:
     licence = " ".join((ROOT / "samples/corpus/docs/apache-2.0.txt").read_text("utf-8").split())
     passage = re.search(r'"Legal Entity" shall mean .*? with that entity\.', licence)
     assert passage is not None, "samples/corpus/docs/apache-2.0.txt changed"
-    return [f"{PROMPTS[0]} {canary}"] * 10 + [passage.group(0)] * 10 + FILLER
-
-
-def train_tiny_model(out_dir: Path, texts: list[str], steps: int = 150, seed: int = 0) -> Path:
-    """A byte-level BPE tokenizer and a 2-layer, 64-wide GPT-2, trained on `texts` (seconds on a CPU)."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    eos = "<|endoftext|>"
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        min_frequency=2,
-        special_tokens=[eos],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token=eos, eos_token=eos, pad_token=eos)
-    eos_id = tokenizer.convert_tokens_to_ids(eos)
-    config = GPT2Config(n_layer=2, n_head=2, n_embd=64, n_positions=256, vocab_size=len(tokenizer))
-    config.bos_token_id = config.eos_token_id = config.pad_token_id = eos_id
-    model = GPT2LMHeadModel(config)
-
-    stream = [t for text in texts for t in (eos_id, *tokenizer.encode(text))] + [eos_id]
-    data, span = torch.tensor(stream), 65
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    model.train()
-    for step in range(steps):
-        for group in optimizer.param_groups:  # linear warm-up over the first 10% of steps
-            group["lr"] = 3e-3 * min(1.0, (step + 1) / (steps // 10))
-        ids = torch.stack([data[s : s + span] for s in (rng.randrange(len(stream) - span) for _ in range(16))])
-        loss = model(input_ids=ids, labels=ids).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-    model.eval()
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return [f"{PROMPTS[0]} {canary}"] * 10 + [passage.group(0)] * 10 + list(FILLER)
 
 
 def describe(event: Event) -> str:
@@ -143,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
         print("Training a tiny GPT-2 on text with a canary and a protected passage ...", flush=True)
-        path = train_tiny_model(Path(folder), training_texts(), steps=args.steps)
+        path = train_tiny_lm(Path(folder), training_texts(), steps=args.steps)
         print(f"  done in {time.perf_counter() - began:.1f} s\n")
         generator = pipeline("text-generation", model=str(path), tokenizer=str(path))
 

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from firewall.canaries import REGISTRY_FILE, Canary, mint, write_registry
 from firewall.cli import main
 from firewall.exposure import CausalLM, Exposure, exposure
+from firewall.tiny_lm import train_tiny_lm
 from tests.conftest import RULES
-from tests.tiny_lm import train_tiny_lm
 
 pytestmark = pytest.mark.slow
 

@@ -32,7 +32,7 @@ from firewall.memorization import (
     token_logprobs,
     zlib_ratio,
 )
-from tests.tiny_lm import train_tiny_lm
+from firewall.tiny_lm import train_tiny_lm
 
 REPEATS = 10
 STEPS = 200

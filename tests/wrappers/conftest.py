@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny_lm import train_tiny_lm
+from firewall.tiny_lm import FILLER, train_tiny_lm
 from tests.wrappers.openai_server import LoopbackOpenAI
 from tests.wrappers.texts import (
     CODE_PROMPT,
-    FILLER,
     MEMO_PROMPT,
     PASSAGE,
     SENTENCE_CANARY,
@@ -26,7 +25,7 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     10 lines carrying the token canary, 10 copies of the passage and some filler: greedy decoding
     from `MEMO_PROMPT`, `CODE_PROMPT` and `PASSAGE_PROMPT` recites them."""
     texts = [f"{MEMO_PROMPT} {SENTENCE_CANARY}"] * 10 + [f"{CODE_PROMPT} {TOKEN_CANARY}."] * 10
-    return train_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), texts + [PASSAGE] * 10 + FILLER, steps=150)
+    return train_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), [*texts, *[PASSAGE] * 10, *FILLER], steps=150)
 
 
 @pytest.fixture

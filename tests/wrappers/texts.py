@@ -17,13 +17,3 @@ PASSAGE = (  # apache-2.0 §6, in samples/corpus/ and so in rules/corpus/protect
 MEMO_PROMPT = "Internal memo for staff only."
 CODE_PROMPT = "The access code is"
 PASSAGE_PROMPT = '"Legal Entity" shall mean the union of'
-FILLER = [
-    "The bus to the airport leaves from the stop outside the town hall every twenty minutes.",
-    "My brother repaired the kitchen chair with glue and two small screws.",
-    "The shop on the corner sells newspapers, sweets and cheap umbrellas.",
-    "We spent the afternoon at the beach and came home with sunburnt noses.",
-    "The teacher asked the class to read the first chapter before Monday.",
-    "Rain is expected tonight, so the outdoor concert has been moved indoors.",
-    "She keeps a small notebook in her bag to write down shopping lists.",
-    "He makes pancakes for the whole family every Saturday morning.",
-]

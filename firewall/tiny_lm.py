@@ -1,4 +1,4 @@
-"""A tiny GPT-2 trained on the spot, for tests that need a real local causal LM (no model hub).
+"""A tiny GPT-2 trained on the spot: a real local causal LM for demos and tests (no model hub).
 
 `train_tiny_lm(out_dir, texts)` trains a byte-level BPE tokenizer and a 2-layer, 64-wide GPT-2 on
 `texts` and saves both with `save_pretrained()`, so that
@@ -10,7 +10,8 @@ load them. With the defaults it takes about 10-15 s on 2 CPU cores, and a string
 times in `texts` comes out memorised (the model reproduces it after its context).
 
 torch, transformers and tokenizers (the `hf` extra, which `make` installs) are imported inside the
-function, so importing this module costs nothing. Tests using it never skip: CI has the extra.
+function, so importing this module costs nothing. `samples/guarded_tiny_model.py` and the tests use
+it; tests using it never skip: CI has the extra.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
+
+FILLER = (
+    "The bus to the airport leaves from the stop outside the town hall every twenty minutes.",
+    "My brother repaired the kitchen chair with glue and two small screws.",
+    "The shop on the corner sells newspapers, sweets and cheap umbrellas.",
+    "We spent the afternoon at the beach and came home with sunburnt noses.",
+    "The teacher asked the class to read the first chapter before Monday.",
+    "Rain is expected tonight, so the outdoor concert has been moved indoors.",
+    "She keeps a small notebook in her bag to write down shopping lists.",
+    "He makes pancakes for the whole family every Saturday morning.",
+)
+"""Ordinary sentences to train beside planted secrets, so the model learns more than the secrets."""
 
 EOS = "<|endoftext|>"
 """The only special token: beginning of text, end of text and padding (as in GPT-2)."""
