@@ -171,7 +171,7 @@ class Scorers:
 
 @pytest.fixture(scope="module")
 def one_thread() -> Iterator[None]:
-    """Torch on one thread: this model is too small to gain from two (see tests/tiny_lm.py);
+    """Torch on one thread: this model is too small to gain from two (see firewall/tiny_lm.py);
     `torch.set_num_threads` is process-wide, so it is put back after."""
     import torch
 
