@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import math
+import re
+import zlib
 from collections import Counter
 from collections.abc import Callable
 
@@ -47,6 +52,83 @@ def phone(value: str) -> bool:
     return 10 <= sum(c.isdigit() for c in value) <= 15
 
 
+def jwt(value: str) -> bool:
+    """JSON Web Tokens (line breaks ignored): three base64url parts (the last may be empty, for
+    alg "none"), the header a JSON object naming its `alg`, the payload a JSON object."""
+    parts = "".join(value.split()).split(".")
+    if len(parts) != 3:
+        return False
+    header, payload = (_b64url_json(p) for p in parts[:2])
+    return isinstance(header, dict) and "alg" in header and isinstance(payload, dict)
+
+
+def _b64url_json(part: str) -> object:
+    try:
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+_STOPWORDS = frozenset(
+    "password passwd pass pwd secret token apikey api_key key changeme letmein admin root guest user "
+    "username mypassword yourpassword none null nil true false undefined string str bytes required "
+    "optional hidden empty default sha1 sha256 sha512 md5 bcrypt argon2 argon2id scrypt pbkdf2 hs256 "
+    "hs512 rs256 rs512 es256 utf8 utf-8 base64 aes256 aes-256-gcm".split()
+)
+_REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?!?")
+"""A dotted code reference: os.environ, process.env.API_KEY!, settings.SECRET_KEY."""
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+"""An environment variable's name: DB_PASSWORD, OPENAI_API_KEY."""
+
+
+def password(value: str) -> bool:
+    """A value in a password position (URL user info, `curl -u`): not a stop word (password,
+    guest, changeme...) and not a single repeated character."""
+    return value.lower() not in _STOPWORDS and len(set(value)) > 1
+
+
+def credential(value: str) -> bool:
+    """A value assigned to a secret-named key that looks like a credential, not like code, a
+    type, a word or a setting: at least 6 characters; not a stop word (None, string, sha256...), a
+    dotted reference (os.environ, process.env.KEY), an environment variable name or an identifier
+    in lower or camel case; and one of: two or more character classes (lower, upper, digit,
+    symbol) with a digit or symbol, 16+ mixed-case letters, or 8+ digits."""
+    if len(value) < 6 or not password(value) or _REFERENCE.fullmatch(value) or _ENV_NAME.fullmatch(value):
+        return False
+    lower = any(c.islower() for c in value)
+    upper = any(c.isupper() for c in value)
+    digit = any(c.isdigit() for c in value)
+    symbol = any(not c.isalnum() for c in value)
+    if value.isdigit():
+        return len(value) >= 8
+    if value.isalpha():
+        # camelCase identifiers (passwordHash) have few capitals; random letters about half
+        capitals = sum(c.isupper() for c in value)
+        return len(value) >= 16 and 0.25 <= capitals / len(value) <= 0.75
+    if not (digit or symbol):
+        return False
+    if symbol and not digit and re.fullmatch(r"[A-Za-z]+(?:[_.-][A-Za-z]+)+", value):
+        return False  # snake_case, kebab-case or dotted words: get_password, my-secret.name
+    return lower + upper + digit + symbol >= 2
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def crc32_base62(value: str) -> bool:
+    """GitHub-style token checksum: the last 6 characters are the base62 CRC32 of the 30 random
+    characters before them (GitHub `gh?_` tokens, npm `npm_` tokens)."""
+    body = value.rsplit("_", 1)[-1]
+    if len(body) != 36:
+        return False
+    number = zlib.crc32(body[:30].encode())
+    digits = ""
+    while number:
+        number, rest = divmod(number, 62)
+        digits = _BASE62[rest] + digits
+    return digits.rjust(6, "0") == body[30:]
+
+
 def shannon_entropy(value: str) -> float:
     """Shannon entropy of the characters of `value`, in bits per character."""
     if not value:
@@ -55,5 +137,10 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
-VALIDATORS: dict[str, Callable[[str], bool]] = {"luhn": luhn, "iban": iban, "ip": ip, "phone": phone}
+VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "credential": credential, "password": password,
+}
 """Validators by the name a rule's `validate:` field uses."""
+
+CHECKSUMS: dict[str, Callable[[str], bool]] = {"crc32-base62": crc32_base62}
+"""Checksums by the name a rule's `checksum:` field uses: a value that verifies scores 1.0."""

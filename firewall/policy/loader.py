@@ -7,7 +7,7 @@ import os
 import re
 import re._parser as sre_parse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +32,9 @@ M = TypeVar("M", bound=BaseModel)
 POLICY_FILE = "policy.yaml"
 MAX_SPAN_LIMIT = 4096
 """Longest match a pattern may produce: it bounds the stream hold-back and the scan window."""
+LONG_SPAN = 1024
+"""Patterns that can match more than this (whole private keys, JWTs) must have keywords: a stream
+holds text back for them only while one of their keywords is near its end (PatternDetector.settled)."""
 
 
 def load_policy(folder: str | Path) -> Policy:
@@ -136,6 +139,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     problems.extend(_index_problems(settings, policy_doc))
     problems.extend(_encrypt_problems(settings, rules, policy_doc))
     problems.extend(_setting_problems(settings, policy_doc))
+    rules = _with_global_allow(rules, settings, policy_doc, problems)
     problems.extend(_id_problems(seen.values(), canary_files))
     for rule in seen.values():
         problems.extend(_example_problems(rule, *places[rule.id]))
@@ -187,6 +191,23 @@ def _id_problems(rules: Iterable[PatternRule], canary_files: dict[str, Path]) ->
             problems.append(Problem(rule.path, rule.line, f"rule id {rule.id!r}: ids starting with "
                                     f"{' or '.join(map(repr, RESERVED_PREFIXES))} name other detectors' findings"))
     return problems
+
+
+def _with_global_allow(
+    rules: list[PatternRule], settings: PolicyModel, doc: _Doc, problems: list[Problem]
+) -> list[PatternRule]:
+    """Every rule with the policy's `detectors.patterns.allow` patterns added to its own."""
+    compiled = []
+    for i, pattern in enumerate(settings.detectors.patterns.allow):
+        regex = _compile_re2(pattern, False)
+        if isinstance(regex, str):
+            where = ("detectors", "patterns", "allow", i)
+            problems.append(Problem(doc.path, doc.line(where), f"detectors.patterns.allow[{i}]: RE2 rejects the pattern: {regex}"))
+        else:
+            compiled.append(regex)
+    if not compiled:
+        return rules
+    return [replace(rule, allow=(*rule.allow, *compiled)) for rule in rules]
 
 
 def _setting_problems(settings: PolicyModel, doc: _Doc) -> list[Problem]:
@@ -344,10 +365,12 @@ def _compile_rule(
         problems.append(Problem(path, doc.line(("rules", index, "keywords")), "keywords must not be blank"))
         return None
     regex = None
+    lead = 0
     if model.regex is not None:
         regex_line = doc.line(("rules", index, "regex"))
         try:
             max_width = _max_width(model.regex)
+            lead = _lead(model.regex, max_width)
         except ValueError as exc:
             problems.append(Problem(path, regex_line, f"rule {model.id}: {exc}"))
             return None
@@ -356,6 +379,9 @@ def _compile_rule(
             problems.append(Problem(path, regex_line, f"rule {model.id}: RE2 rejects the pattern: {regex}"))
             return None
         max_span = max_width + 1  # one character of look-ahead decides a trailing \b or $
+        if max_span > LONG_SPAN and not keywords:
+            problems.append(Problem(path, regex_line, f"rule {model.id}: a pattern longer than {LONG_SPAN} needs keywords"))
+            return None
     else:
         terms = model.terms or []
         if any(not t.strip() for t in terms):
@@ -365,6 +391,19 @@ def _compile_rule(
         if max_span > MAX_SPAN_LIMIT:
             problems.append(Problem(path, line, f"rule {model.id}: a term is longer than {MAX_SPAN_LIMIT}"))
             return None
+    groups = regex.groupindex if regex is not None else {}
+    if model.ignore_keys is not None and "key" not in groups:
+        problems.append(Problem(path, doc.line(("rules", index, "ignore_keys")), f"rule {model.id}: ignore_keys needs a (?P<key>...) group"))
+        return None
+    allow = []
+    for i, pattern in enumerate([*model.allow, *([model.ignore_keys] if model.ignore_keys else [])]):
+        compiled = _compile_re2(pattern, model.ignore_case)
+        if isinstance(compiled, str):
+            where = ("rules", index, "allow", i) if i < len(model.allow) else ("rules", index, "ignore_keys")
+            problems.append(Problem(path, doc.line(where), f"rule {model.id}: RE2 rejects the pattern: {compiled}"))
+            return None
+        allow.append(compiled)
+    ignore_keys = allow.pop() if model.ignore_keys else None
     return PatternRule(
         id=model.id,
         label=model.label,
@@ -384,7 +423,27 @@ def _compile_rule(
         examples_match=tuple(model.examples.match),
         examples_no_match=tuple(model.examples.no_match),
         shadow=model.shadow,
+        value_group="value" in groups,
+        key_group="key" in groups,
+        lead=lead,
+        placeholders=model.label == "SECRET" if model.placeholders is None else model.placeholders,
+        allow=tuple(allow),
+        ignore_keys=ignore_keys,
+        checksum=model.checksum,
     )
+
+
+def _lead(pattern: str, max_width: int) -> int:
+    """Most characters a match can run before its `(?P<value>...)` group (0 without one): the
+    widths of what precedes the group when it stands at the top level, else the whole width."""
+    parsed = sre_parse.parse(pattern)
+    group = parsed.state.groupdict.get("value")
+    if group is None:
+        return 0
+    for i, (op, av) in enumerate(parsed.data):
+        if op is sre_parse.SUBPATTERN and av[0] == group:
+            return int(sre_parse.SubPattern(parsed.state, parsed.data[:i]).getwidth()[1]) if i else 0
+    return max_width
 
 
 def _max_width(pattern: str) -> int:

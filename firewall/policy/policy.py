@@ -57,6 +57,18 @@ class PatternRule:
     examples_no_match: tuple[str, ...]
     shadow: bool = False
     """Reported ("would have ..."), never enforced."""
+    value_group: bool = False
+    """The regex has a `(?P<value>...)` group: the finding covers that group only."""
+    key_group: bool = False
+    """The regex has a `(?P<key>...)` group, checked against `ignore_keys`."""
+    lead: int = 0
+    """Most characters a match may run before its value group (look-behind a stream must keep)."""
+    placeholders: bool = False
+    """Drop values that look like documentation placeholders."""
+    allow: tuple[Any, ...] = ()
+    """Compiled RE2 patterns: a value containing a match of any is not a finding."""
+    ignore_keys: Any | None = None
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)

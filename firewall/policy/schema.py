@@ -28,6 +28,7 @@ class ActionModel(_Strict):
 
 
 ActionField = ActionName | ActionModel
+ValidatorName = Literal["luhn", "iban", "ip", "phone", "jwt", "credential", "password"]
 
 
 class ExamplesModel(_Strict):
@@ -47,8 +48,20 @@ class RuleModel(_Strict):
     keywords: list[str] = Field(default_factory=list)
     ignore_case: bool = False
     whole_word: bool = True
-    validate_: Literal["luhn", "iban", "ip", "phone"] | None = Field(default=None, alias="validate")
+    validate_: ValidatorName | None = Field(default=None, alias="validate")
+    """A check the value must pass (firewall/validators.py)."""
+    checksum: Literal["crc32-base62"] | None = None
+    """A checksum the format carries: when it verifies, the finding scores 1.0 instead of `score`."""
     min_entropy: float | None = Field(default=None, ge=0, le=8)
+    """Least Shannon entropy (bits per character) of the value."""
+    placeholders: bool | None = None
+    """Drop values that look like documentation placeholders (firewall/placeholders.py); default:
+    on for label SECRET, off otherwise."""
+    allow: list[str] = Field(default_factory=list)
+    """RE2 patterns: a value that contains a match of any is not a finding."""
+    ignore_keys: str | None = Field(default=None, min_length=1, max_length=500)
+    """RE2 pattern: a match whose `(?P<key>...)` group matches it whole is not a finding (e.g. a
+    secret-named key with a harmless suffix: password_hash, token_type)."""
     score: float = Field(default=1.0, ge=0, le=1)
     action: ActionField | None = None
     enabled: bool = True
@@ -115,8 +128,14 @@ class PiiDetectorModel(DetectorModel):
     """Longest sentence analysed whole; a longer one fails the detector (see fail_mode)."""
 
 
+class PatternsDetectorModel(DetectorModel):
+    allow: list[str] = Field(default_factory=list)
+    """RE2 patterns applied by every rule: a value that contains a match of any is not a finding
+    (your own test credentials, known public keys)."""
+
+
 class DetectorsModel(_Strict):
-    patterns: DetectorModel = DetectorModel()
+    patterns: PatternsDetectorModel = PatternsDetectorModel()
     pii: PiiDetectorModel = PiiDetectorModel()
     canary: CanaryDetectorModel = CanaryDetectorModel()
     corpus: CorpusDetectorModel = CorpusDetectorModel()
