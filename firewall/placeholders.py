@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-_MARKERS = re.compile(
+MARKERS = re.compile(
     r"example|redacted|placeholder|change[_-]?me|your[_-]|[_-]here\b|dummy|sample[_-]|[_-]sample|insert[_-]|replace[_-]?me",
     re.IGNORECASE,
 )
@@ -32,7 +32,7 @@ def is_placeholder(value: str) -> bool:
     """True when `value` looks like a stand-in for a credential rather than a real one."""
     if not value:
         return True
-    if _MARKERS.search(value) or _TEMPLATE.search(value):
+    if MARKERS.search(value) or _TEMPLATE.search(value):
         return True
     if len(set(value)) == 1 or set(value) <= _MASK:
         return True

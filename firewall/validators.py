@@ -9,6 +9,8 @@ import json
 import math
 import re
 import zlib
+
+from firewall.placeholders import MARKERS as _MARKERS
 from collections import Counter
 from collections.abc import Callable
 
@@ -62,6 +64,11 @@ def jwt(value: str) -> bool:
     return isinstance(header, dict) and "alg" in header and isinstance(payload, dict)
 
 
+def jwt_wrapped(value: str) -> bool:
+    """A JWT broken over lines: a line break before its signature, and a valid joined token."""
+    return "\n" in value[: value.rfind(".")] and jwt(value)
+
+
 def _b64url_json(part: str) -> object:
     try:
         return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
@@ -95,6 +102,8 @@ def credential(value: str) -> bool:
     symbol) with a digit or symbol, 16+ mixed-case letters, or 8+ digits."""
     if len(value) < 6 or not password(value) or _REFERENCE.fullmatch(value) or _ENV_NAME.fullmatch(value):
         return False
+    if value.startswith(("/", "~/", "./", "../")):
+        return False  # a path (OLDPWD=/home/...)
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
     digit = any(c.isdigit() for c in value)
@@ -110,6 +119,17 @@ def credential(value: str) -> bool:
     if symbol and not digit and re.fullmatch(r"[A-Za-z]+(?:[_.-][A-Za-z]+)+", value):
         return False  # snake_case, kebab-case or dotted words: get_password, my-secret.name
     return lower + upper + digit + symbol >= 2
+
+
+_PEM_ARMOR = re.compile(r"-----(?:BEGIN|END)[^-]{1,80}-----|^[A-Za-z-]{1,20}:[^\n]*$|\\[nr]", re.MULTILINE)
+
+
+def private_key(value: str) -> bool:
+    """A private key's text carries key material: at least 40 base64 characters between its
+    armour lines (so "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----" in a how-to
+    is not one), and no stand-in text (<your key>, "...", REDACTED)."""
+    body = "".join(_PEM_ARMOR.sub(" ", value).split())
+    return len(body) >= 40 and re.fullmatch(r"[A-Za-z0-9+/=]+", body) is not None and not _MARKERS.search(body)
 
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -138,7 +158,8 @@ def shannon_entropy(value: str) -> float:
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {
-    "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "credential": credential, "password": password,
+    "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped, "credential": credential, "password": password,
+    "private_key": private_key,
 }
 """Validators by the name a rule's `validate:` field uses."""
 

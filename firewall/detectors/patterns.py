@@ -135,7 +135,7 @@ class PatternDetector:
 
     def _accept(self, rule: PatternRule, text: str, folded: str, match: Any, start: int) -> Finding | None:
         """The finding for one regex match, or None when a check rejects it."""
-        begin, end = match.span("value") if rule.value_group else match.span()
+        begin, end = match.span(rule.value_group) if rule.value_group else match.span()
         if begin < start or begin == end:
             return None
         if rule.keywords and not any(k in folded[match.start() : match.end()] for k in rule.keywords):
@@ -154,7 +154,7 @@ class PatternDetector:
         if any(a.search(value) for a in rule.allow):
             return None
         if rule.ignore_keys is not None:
-            key = match.group("key")
+            key = match.group(rule.key_group)
             if key and rule.ignore_keys.fullmatch(key):
                 return None
         score = 1.0 if rule.checksum is not None and CHECKSUMS[rule.checksum](value) else rule.score
@@ -190,5 +190,5 @@ class _Shifted:
     def end(self) -> int:
         return self._match.end() + self._offset
 
-    def group(self, name: str) -> str | None:
-        return self._match.group(name)
+    def group(self, index: int) -> str | None:
+        return self._match.group(index)

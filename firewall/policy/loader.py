@@ -423,8 +423,8 @@ def _compile_rule(
         examples_match=tuple(model.examples.match),
         examples_no_match=tuple(model.examples.no_match),
         shadow=model.shadow,
-        value_group="value" in groups,
-        key_group="key" in groups,
+        value_group=groups.get("value", 0),
+        key_group=groups.get("key", 0),
         lead=lead,
         placeholders=model.label == "SECRET" if model.placeholders is None else model.placeholders,
         allow=tuple(allow),
@@ -490,7 +490,13 @@ def _example_problems(rule: PatternRule, doc: _Doc, index: int) -> list[Problem]
         ("no_match", rule.examples_no_match, False, "should not match but does"),
     ):
         for i, text in enumerate(texts):
-            if bool(detector.find(text)) != wanted:
+            try:
+                found = bool(detector.find(text))
+            except Exception as exc:  # a rule that crashes the detector is a rule problem
+                line = doc.line(("rules", index, "examples", key, i))
+                problems.append(Problem(rule.path, line, f"rule {rule.id}: example {key}[{i}] raised {type(exc).__name__}"))
+                continue
+            if found != wanted:
                 line = doc.line(("rules", index, "examples", key, i))
                 problems.append(Problem(rule.path, line, f"rule {rule.id}: example {key}[{i}] {wrong}"))
     return problems

@@ -57,10 +57,10 @@ class PatternRule:
     examples_no_match: tuple[str, ...]
     shadow: bool = False
     """Reported ("would have ..."), never enforced."""
-    value_group: bool = False
-    """The regex has a `(?P<value>...)` group: the finding covers that group only."""
-    key_group: bool = False
-    """The regex has a `(?P<key>...)` group, checked against `ignore_keys`."""
+    value_group: int = 0
+    """Index of the regex's `(?P<value>...)` group (0: none): the finding covers that group only."""
+    key_group: int = 0
+    """Index of the regex's `(?P<key>...)` group (0: none), checked against `ignore_keys`."""
     lead: int = 0
     """Most characters a match may run before its value group (look-behind a stream must keep)."""
     placeholders: bool = False

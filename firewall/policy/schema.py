@@ -28,7 +28,7 @@ class ActionModel(_Strict):
 
 
 ActionField = ActionName | ActionModel
-ValidatorName = Literal["luhn", "iban", "ip", "phone", "jwt", "credential", "password"]
+ValidatorName = Literal["luhn", "iban", "ip", "phone", "jwt", "jwt_wrapped", "credential", "password", "private_key"]
 
 
 class ExamplesModel(_Strict):
@@ -59,7 +59,7 @@ class RuleModel(_Strict):
     on for label SECRET, off otherwise."""
     allow: list[str] = Field(default_factory=list)
     """RE2 patterns: a value that contains a match of any is not a finding."""
-    ignore_keys: str | None = Field(default=None, min_length=1, max_length=500)
+    ignore_keys: str | None = Field(default=None, min_length=1, max_length=2000)
     """RE2 pattern: a match whose `(?P<key>...)` group matches it whole is not a finding (e.g. a
     secret-named key with a harmless suffix: password_hash, token_type)."""
     score: float = Field(default=1.0, ge=0, le=1)
