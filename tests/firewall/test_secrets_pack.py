@@ -14,7 +14,7 @@ from tests.conftest import KEY
 
 # --- one of each secret type, where it turns up in real answers -------------------------------
 
-AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_KEY_ID = "AKIAQ4TZJ7LXW2MRP5VN"
 AWS_SECRET = "RHtUVQcDMpg0TMkxpdFAKEzPaEMM1ZA7V0FhHVJW"
 GCP_KEY_ID = "764d1c0acb3dea1351fa4e9a60a077bbd142880e"
 GOOGLE_KEY = "AIzaSyFAKE8fK2mQ7xL4pN9rT1vW6yZ3bC5hJ0g"
@@ -124,12 +124,12 @@ Rotate the old Anthropic key {ANTHROPIC} in the console once the new one works.
 
 # (raw value, rule that must redact it, the placeholder it must become)
 EXPECTED = [
-    (PG_PASSWORD, "url-credentials", "[SECRET:password]"),
-    (REDIS_PASSWORD, "url-credentials", "[SECRET:password]"),
-    (AMQP_PASSWORD, "url-credentials", "[SECRET:password]"),
-    (MONGO_PASSWORD, "url-credentials", "[SECRET:password]"),
-    (MYSQL_PASSWORD, "url-credentials", "[SECRET:password]"),
-    (GIT_HTTPS_PASSWORD, "url-credentials", "[SECRET:password]"),
+    (PG_PASSWORD, "url-password", "[SECRET:password]"),
+    (REDIS_PASSWORD, "url-password", "[SECRET:password]"),
+    (AMQP_PASSWORD, "url-password", "[SECRET:password]"),
+    (MONGO_PASSWORD, "url-password", "[SECRET:password]"),
+    (MYSQL_PASSWORD, "url-password", "[SECRET:password]"),
+    (GIT_HTTPS_PASSWORD, "url-password", "[SECRET:password]"),
     (AWS_KEY_ID, "aws-access-key-id", "[SECRET:aws]"),
     (AWS_SECRET, "aws-secret-access-key", "[SECRET:aws]"),
     (GITHUB_CLASSIC, "github-token", "[SECRET:github]"),
@@ -138,9 +138,9 @@ EXPECTED = [
     (HUGGINGFACE, "huggingface-token", "[SECRET:huggingface]"),
     (SLACK_TOKEN, "slack-token", "[SECRET:slack]"),
     (SLACK_WEBHOOK, "slack-webhook-url", "[SECRET:slack]"),
-    (DB_PASSWORD, "generic-secret-assignment", "[SECRET:generic]"),
-    (JWT_SECRET, "generic-secret-assignment", "[SECRET:generic]"),
-    (YAML_PASSWORD, "generic-secret-assignment", "[SECRET:generic]"),
+    (DB_PASSWORD, "secret-assignment-bare", "[SECRET:generic]"),
+    (JWT_SECRET, "secret-assignment-quoted", "[SECRET:generic]"),
+    (YAML_PASSWORD, "secret-assignment-quoted", "[SECRET:generic]"),
     (AZURE_CLIENT_SECRET, "azure-client-secret", "[SECRET:azure]"),
     (AZURE_ACCOUNT_KEY, "azure-storage-account-key", "[SECRET:azure]"),
     (GCP_KEY_ID, "gcp-service-account-key-id", "[SECRET:gcp]"),

@@ -28,7 +28,7 @@ TEXT = f"Mail me at {EMAIL}, key {STRIPE}."
 
 SECRETS = [
     EMAIL, STRIPE, PEM, "+1 415 555 0134", "4111 1111 1111 1111", "10.24.3.17", "Project Nightingale",
-    "order #A-20931", "#51877", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "AKIAIOSFODNN7EXAMPLE",
+    "order #A-20931", "#51877", "ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq", "AKIAQ4TZJ7LXW2MRP5VN",
     "wzzt-cmwu-xx3m-e93f-ybf4", "W Z Z T - C M W U - X X 3 M - E 9 3 F - Y B F 4", "tok_abcde",
 ]
 FILLER = st.sampled_from([" ", "\n", ", ", ".", "@", "-", ":", "#", "the ", "key ", "x", "7", "00"])

@@ -21,9 +21,13 @@ SECRETS = [
     "jane.doe@acme-corp.example", "ops+alerts@mail.example.org", "+1 415 555 0134", "(415) 555-0198",
     "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "10.24.3.17",
     "2001:db8:85a3::8a2e:370:7334", "GB82 WEST 1234 5698 7654 32", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
-    "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "AKIAIOSFODNN7EXAMPLE", "Project Nightingale",
-    "bluebird-7", "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq", "AKIAQ4TZJ7LXW2MRP5VN", "Project Nightingale",
+    "bluebird-7", "xoxb-204981736452-3318827465012-Qw3rTy8uIoPa5sDf2gHj7kLz",
     "-----BEGIN RSA PRIVATE KEY-----", "tok_abcde", "tok_abcd", "12-34", "1234",
+    # context and structure: a value group after its key, a URL password, a header, a JWT
+    'password = "Xk9fQ2mLp7Rt"', "db_pass: mQ4xZ9rT2w", "postgres://etl:p#ss!9Zq@db.acme.io/dw",
+    "Authorization: Bearer 8f3kQz9LmX2pWv7Rt4YbN6cJ", "id 2024 4111 1111 1111 1111",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln", "MIIEpAIBAAKCAQEA575YX8XM5mSLFy5UBIHEYeD7p4Z",
     # sample canaries (rules/canaries.yaml), plain, disguised and partial
     "wzzt-cmwu-xx3m-e93f-ybf4", "W Z Z T - C M W U - X X 3 M - E 9 3 F - Y B F 4", "d3p6dC1jbXd1LXh4M20tZTkzZi15YmY0",
     "4fby-f39e-m3xx-uwmc-tzzw", "ya93-pg9p-623a", "8388 8103 1049 4908", "wzzt-cmwu-xx3m",
