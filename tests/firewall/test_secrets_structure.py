@@ -221,3 +221,54 @@ def test_a_card_right_after_another_number_is_still_masked(scanner: Scanner) -> 
     verdict = scanner.scan("id 2024 4111 1111 1111 1111")
     assert "4111 1111 1111 1111" not in verdict.text
     assert verdict.text.startswith("id 2024 ")
+
+
+# --- vendor families the issue named, and glued prefixes -------------------------------------
+
+def _r(alphabet: str, n: int) -> str:
+    return _random(alphabet, n)
+
+
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+HEX = "0123456789abcdef"
+UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+FAMILIES = {
+    "artifactory": "AKCp" + _r(ALNUM, 69),
+    "discord-webhook": f"https://discord.com/api/webhooks/1187{_r('0123456789', 14)}/{_r(ALNUM + '_-', 68)}",
+    "mailchimp": _r(HEX, 32) + "-us14",
+    "pypi": "pypi-AgEIcHlwaS5vcmc" + _r(ALNUM + "_-", 70),
+    "npm": "npm_" + _r(ALNUM, 36),
+    "sendgrid": "SG." + _r(ALNUM + "_-", 22) + "." + _r(ALNUM + "_-", 43),
+    "square": "sq0atp-" + _r(ALNUM + "_-", 22),
+    "telegram": "58" + _r("0123456789", 8) + ":AA" + _r(ALNUM + "_-", 33),
+    "twilio": "SK" + _r(HEX, 32),
+    "gitlab-deploy": "gldt-" + _r(ALNUM + "_-", 20),
+    "gitlab-service-account": "glsoat-" + _r(ALNUM + "_-", 20),
+    "gitlab-cicd-job": "glcbt-" + _r(ALNUM + "_-", 20),
+    "gitlab-trigger": "glptt-" + _r(HEX, 40),
+    "gitlab-agent": "glagent-" + _r(ALNUM + "_-", 50),
+    "gitlab-oauth": "gloas-" + _r(ALNUM + "_-", 64),
+    "gitlab-runner-registration": "GR1348941" + _r(ALNUM + "_-", 20),
+    "aws-abia": "ABIA" + _r(UPPER_DIGITS, 16),
+    "aws-acca": "ACCA" + _r(UPPER_DIGITS, 16),
+    "aws-a3t": "A3TX" + _r(UPPER_DIGITS, 16),
+    "slack-xoxo": f"xoxo-{_r('0123456789', 11)}-{_r('0123456789', 12)}-{_r(ALNUM, 24)}",
+}
+TWILIO_CONTEXT = {"twilio": "TWILIO_API_KEY_SID={}"}
+
+
+@pytest.mark.parametrize(("family", "value"), list(FAMILIES.items()), ids=list(FAMILIES))
+def test_each_named_family_is_redacted(scanner: Scanner, family: str, value: str) -> None:
+    line = TWILIO_CONTEXT.get(family, "token: {}").format(value)
+    verdict = scanner.scan(f"Here you go:\n{line}\n")
+    assert value not in verdict.text, (family, verdict.text)
+    assert any(f.label == "SECRET" for f in verdict.findings)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["xAKIAQ4TZJ7LXW2MRP5VN", "_sk_live_51HxQ2aLmN8pR7tV3wY6zB9cD", "xghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq"],
+)
+def test_a_glued_character_does_not_hide_a_vendor_token(scanner: Scanner, value: str) -> None:
+    verdict = scanner.scan(f"see {value} now")
+    assert value[1:] not in verdict.text and verdict.text.startswith(f"see {value[0]}")
