@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[bool], Report]] = {
     "core": _lazy("bench.core"),
     "canary": _lazy("bench.canary"),
     "pii": _lazy("bench.pii"),
+    "secrets": _lazy("bench.secrets"),
     "corpus": _lazy("bench.corpus"),
     "quota": _lazy("bench.quota"),
     "tui": _lazy("bench.tui"),
