@@ -104,6 +104,8 @@ def credential(value: str) -> bool:
         return False
     if value.startswith(("/", "~/", "./", "../")):
         return False  # a path (OLDPWD=/home/...)
+    if value.endswith(("_", "-")):
+        return False  # a bare prefix: what is left of sk_live_... once the sentence's dots end it
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
     digit = any(c.isdigit() for c in value)

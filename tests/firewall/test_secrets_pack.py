@@ -143,7 +143,6 @@ EXPECTED = [
     (YAML_PASSWORD, "secret-assignment-quoted", "[SECRET:generic]"),
     (AZURE_CLIENT_SECRET, "azure-client-secret", "[SECRET:azure]"),
     (AZURE_ACCOUNT_KEY, "azure-storage-account-key", "[SECRET:azure]"),
-    (GCP_KEY_ID, "gcp-service-account-key-id", "[SECRET:gcp]"),
     (STRIPE, "stripe-key", "[SECRET:stripe]"),
     (OPENAI, "openai-key", "[SECRET:openai]"),
     (GOOGLE_KEY, "google-api-key", "[SECRET:google]"),
