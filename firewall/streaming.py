@@ -51,6 +51,7 @@ class StreamScanner:
         self._received = 0
         self._decided = 0  # findings starting before this offset have been decided
         self._anchor = 0  # detection windows start here
+        self._wait_until = 0  # a settling detector held the last step back: no new step before this
         self._recent: list[Finding] = []  # decided findings that end after the anchor
         self._finished = False
         self.chunks = 0
@@ -70,7 +71,7 @@ class StreamScanner:
         self._buffer += chunk
         self._received += len(chunk)
         limit = self._received - self._fixed_hold
-        if limit - self._decided < self.step:
+        if limit - self._decided < self.step or self._received < self._wait_until:
             return ""
         return self._advance(limit)
 
@@ -93,11 +94,16 @@ class StreamScanner:
         window = self._buffer[window_start - self._base :]
         detection = self._scanner.detect(window, self._anchor - window_start, self._detectors)
         if not final:
+            wanted = limit
             for detector in self._settling:
                 # Findings before the detector's settled point are final (PII: up to the last
                 # sentence end); never hold back more than max_span - 1 all the same.
                 settled = window_start + detector.settled(window)  # type: ignore[attr-defined]
                 limit = min(limit, max(settled, self._received - self.hold_back))
+            if limit < wanted:
+                # Held back by an open sentence or a long rule's keyword: look again only once
+                # `step` more characters have come, not at every chunk.
+                self._wait_until = self._received + self.step
         new = sorted(
             (
                 _shift(f, window_start)

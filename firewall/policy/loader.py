@@ -32,7 +32,7 @@ M = TypeVar("M", bound=BaseModel)
 POLICY_FILE = "policy.yaml"
 MAX_SPAN_LIMIT = 4096
 """Longest match a pattern may produce: it bounds the stream hold-back and the scan window."""
-LONG_SPAN = 1024
+LONG_SPAN = 768
 """Patterns that can match more than this (whole private keys, JWTs) must have keywords: a stream
 holds text back for them only while one of their keywords is near its end (PatternDetector.settled)."""
 

@@ -97,7 +97,7 @@ def test_ignore_keys_drops_a_harmless_key(rules_dir: Path) -> None:
     assert load_policy(rules_dir)
 
 
-def test_a_rule_wider_than_1024_characters_needs_keywords(rules_dir: Path) -> None:
+def test_a_rule_wider_than_768_characters_needs_keywords(rules_dir: Path) -> None:
     path = pack(rules_dir, """\
   - id: wide
     label: SECRET

@@ -74,7 +74,7 @@ def test_hash_is_keyed_and_stable(policy: Policy) -> None:
 
 
 def test_block_replaces_the_whole_response_and_names_the_rule(fw: Firewall) -> None:
-    verdict = fw.scan("here you go:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n")
+    verdict = fw.scan("here you go:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0SaQeUo8Ti2MlLq\n")
 
     assert verdict.action == "block"
     assert verdict.blocked_by == "private-key-block"

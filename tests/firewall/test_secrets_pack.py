@@ -141,7 +141,7 @@ EXPECTED = [
     (DB_PASSWORD, "secret-assignment-bare", "[SECRET:generic]"),
     (JWT_SECRET, "secret-assignment-quoted", "[SECRET:generic]"),
     (YAML_PASSWORD, "secret-assignment-quoted", "[SECRET:generic]"),
-    (AZURE_CLIENT_SECRET, "azure-client-secret", "[SECRET:azure]"),
+    (AZURE_CLIENT_SECRET, "azure-entra-client-secret", "[SECRET:azure]"),
     (AZURE_ACCOUNT_KEY, "azure-storage-account-key", "[SECRET:azure]"),
     (STRIPE, "stripe-key", "[SECRET:stripe]"),
     (OPENAI, "openai-key", "[SECRET:openai]"),
@@ -259,10 +259,11 @@ def test_every_secret_rule_has_two_examples_each_way(policy: Policy) -> None:
 
 
 def test_the_test_documents_hold_what_they_claim(policy: Policy) -> None:
-    """One of each secret type (a private key blocks the whole response: tested on its own), each
-    raw value once in the leaky document and never in the harmless one."""
+    """Each rule named is a SECRET rule of the policy (every rule's own examples, and the families
+    in test_secrets_structure.py, cover the rest), each raw value once in the leaky document and
+    never in the harmless one."""
     secret_rules = {r.id for r in policy.pattern_rules if r.label == "SECRET"}
-    assert {rule for _, rule, _ in EXPECTED} == secret_rules - {"private-key-block"}
+    assert {rule for _, rule, _ in EXPECTED} <= secret_rules
     for raw, _, _ in EXPECTED:
         assert LEAKY.count(raw) == 1, raw
         assert raw not in HARMLESS
@@ -288,7 +289,7 @@ def test_realistic_config_has_every_secret_redacted_with_its_placeholder(policy:
     # Context around the secrets stays readable.
     assert "AWS_ACCESS_KEY_ID=[SECRET:aws]" in verdict.text
     assert "GITHUB_TOKEN=[SECRET:github]" in verdict.text
-    assert "AccountName=acmeassets;[SECRET:azure];EndpointSuffix" in verdict.text
+    assert "AccountName=acmeassets;AccountKey=[SECRET:azure];EndpointSuffix" in verdict.text
     assert "redis[SECRET:password]cache:6379/0" in verdict.text
     assert "https://[SECRET:slack]" in verdict.text
 
@@ -364,7 +365,7 @@ def test_a_long_jwt_is_cut_where_its_bound_ends(policy: Policy) -> None:
 def test_a_service_account_json_with_its_private_key_is_blocked(policy: Policy) -> None:
     text = (
         '{"type": "service_account", "private_key_id": "' + GCP_KEY_ID + '",\n'
-        '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCq7Zx2mLp7Rt\\n'
         '-----END PRIVATE KEY-----\\n"}'
     )
     verdict = _scan(policy, text)

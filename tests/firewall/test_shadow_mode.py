@@ -23,7 +23,7 @@ from tests.conftest import KEY
 
 EMAIL = "jane@corp.example"
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
-PEM = "-----BEGIN RSA PRIVATE KEY-----"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0SaQeUo8Ti2MlLq"
 TEXT = f"Mail me at {EMAIL}, key {STRIPE}."
 
 SECRETS = [
