@@ -19,7 +19,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+$(VENV)/.bench-installed: $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,hf,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed  # the peers that `bench secrets` compares with (detect-secrets, credsweeper)
 	$(BIN)/python -m bench
 
 check: $(STAMP)
