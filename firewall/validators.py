@@ -84,6 +84,8 @@ _STOPWORDS = frozenset(
 )
 _REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?!?")
 """A dotted code reference: os.environ, process.env.API_KEY!, settings.SECRET_KEY."""
+_NOT_A_SECRET = re.compile(r"\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
+"""Dates and timestamps, version numbers, IPv4 addresses: values of secret-named keys that are not secrets."""
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 """An environment variable's name: DB_PASSWORD, OPENAI_API_KEY."""
 
@@ -99,7 +101,8 @@ def credential(value: str) -> bool:
     type, a word or a setting: at least 6 characters; not a stop word (None, string, sha256...), a
     dotted reference (os.environ, process.env.KEY), an environment variable name or an identifier
     in lower or camel case; and one of: two or more character classes (lower, upper, digit,
-    symbol) with a digit or symbol, 16+ mixed-case letters, or 8+ digits."""
+    symbol) with a digit, or both cases and a symbol, 16+ mixed-case letters, or 8+ digits; no
+    date, version number or IP address."""
     if len(value) < 6 or not password(value) or _REFERENCE.fullmatch(value) or _ENV_NAME.fullmatch(value):
         return False
     if value.startswith(("/", "~/", "./", "../")):
@@ -116,10 +119,12 @@ def credential(value: str) -> bool:
         # camelCase identifiers (passwordHash) have few capitals; random letters about half
         capitals = sum(c.isupper() for c in value)
         return len(value) >= 16 and 0.25 <= capitals / len(value) <= 0.75
-    if not (digit or symbol):
+    if not digit:
+        # letters and symbols only: a password has both cases and a symbol (P@ssword); words,
+        # tags and names do not (!vault, my-secret.name, get_password)
+        return lower and upper and symbol and not re.fullmatch(r"[A-Za-z]+(?:[_.-][A-Za-z]+)+", value)
+    if _NOT_A_SECRET.search(value):
         return False
-    if symbol and not digit and re.fullmatch(r"[A-Za-z]+(?:[_.-][A-Za-z]+)+", value):
-        return False  # snake_case, kebab-case or dotted words: get_password, my-secret.name
     return lower + upper + digit + symbol >= 2
 
 

@@ -158,7 +158,8 @@ def test_real_looking_values_are_not_placeholders(value: str) -> None:
     [("hunter2hunter2", True), ("Tr0ub4dor&3x", True), ("84937261", True), ("XkQmLpRtYwZaBcDeFg", True),
      ("string", False), ("None", False), ("os.environ", False), ("process.env.API_KEY!", False),
      ("DB_PASSWORD", False), ("passwordHash", False), ("get_password", False), ("sha256", False),
-     ("4096", False), ("/home/alice/x1", False), ("true", False)],
+     ("4096", False), ("/home/alice/x1", False), ("true", False), ("!vault", False), ("P@ssword", True),
+     ("2024-01-15T10:00:00Z", False), ("v1.2.3", False), ("10.0.0.1", False)],
 )
 def test_credential_check(value: str, expected: bool) -> None:
     assert credential(value) is expected
