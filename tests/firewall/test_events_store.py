@@ -115,7 +115,7 @@ def test_query_filters_by_action_label_and_principal(
     """query() returns exactly the events matching the action, label or principal, newest first."""
     sqlite_fw.scan("nothing here", principal="a")
     sqlite_fw.scan("mail jane@corp.example from 10.24.3.17", principal="b")
-    sqlite_fw.scan("-----BEGIN RSA PRIVATE KEY-----", principal="b")
+    sqlite_fw.scan("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0SaQeUo8Ti2MlLq", principal="b")
     sqlite_fw.flush()
 
     assert [e.principal for e in store.query(action="block")] == ["b"]

@@ -83,15 +83,20 @@ def test_consumer_stopping_early_never_gets_held_back_text(fw: Firewall) -> None
 def test_block_stops_the_upstream_stream(fw: Firewall) -> None:
     produced = []
 
+    body = ["MIIEowIBAAKCAQEA" + "q7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0Sa" + f"{i:06d}\n" for i in range(30)]
+    pieces = ["Here it is:\n", "-----BEGIN RSA PRIVATE KEY-----\n", *body, "-----END RSA PRIVATE KEY-----\n"]
+    pieces += ["Keep it somewhere safe and rotate it every quarter.\n"] * 200
+
     def upstream() -> Iterator[str]:
-        for piece in ["Here it is:\n", "-----BEGIN RSA PRIVATE KEY-----\n", *["MIIEow" * 10] * 50]:
+        for piece in pieces:
             produced.append(piece)
             yield piece
 
     out = "".join(fw.stream(upstream()))
 
     assert "private-key-block" in out and "MIIE" not in out
-    assert len(produced) < 52  # stopped consuming well before the end
+    # the whole key decides the block: consumption stops within one rule width (~4 KB) of it
+    assert len(produced) < 120 < len(pieces)
 
 
 def test_guard_rejects_non_text_results(fw: Firewall) -> None:

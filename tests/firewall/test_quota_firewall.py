@@ -161,7 +161,7 @@ def test_bad_quota_settings_are_refused_with_the_file_and_line(rules_dir: Path) 
 
 def test_a_leak_counts_once_per_label_however_many_findings_it_has(policy: Policy, storage: str) -> None:
     fw = firewall(policy, storage, violations="50/10 minutes")
-    keys = " ".join(f"AKIA{n}OSFODNN7EXAMPL" + "E" for n in range(1, 4))  # three AWS key ids: three findings
+    keys = " ".join(f"AKIA{n}Q4TZJ7LXW2MRP5V" for n in range(1, 4))  # three AWS key ids: three findings
     verdict = fw.scan(f"keys {keys} and wzzt-cmwu-xx3m-e93f-ybf4", principal="dave")
     assert sum(f.label == "SECRET" for f in verdict.findings) == 3
     usage = {u.name.split()[0]: u.used for u in fw._quota.usage("dave")}  # type: ignore[union-attr]

@@ -290,7 +290,7 @@ def test_realistic_config_has_every_secret_redacted_with_its_placeholder(policy:
     assert "AWS_ACCESS_KEY_ID=[SECRET:aws]" in verdict.text
     assert "GITHUB_TOKEN=[SECRET:github]" in verdict.text
     assert "AccountName=acmeassets;AccountKey=[SECRET:azure];EndpointSuffix" in verdict.text
-    assert "redis[SECRET:password]cache:6379/0" in verdict.text
+    assert "redis://:[SECRET:password]@cache:6379/0" in verdict.text
     assert "https://[SECRET:slack]" in verdict.text
 
 
