@@ -7,7 +7,7 @@ A value is a placeholder when it
   (your-api-key-here, YOUR_TOKEN), _HERE / -HERE, DUMMY, SAMPLE_ / _SAMPLE, INSERT_, REPLACE_ME
   (any case);
 - is a template, a reference or cut short: ${VAR}, $VAR, $(command), {{ var }}, <your token>,
-  %(name)s, %s, [REDACTED], sk_live_... (an ellipsis);
+  %(name)s, %s, {0}, {name}, [REDACTED], sk_live_... (an ellipsis);
 - has a run of six or more of one character (xxxxxx, XXXXXX, 000000, ******, ......), or of six
   or more consecutive characters of an alphabet (abcdef, 123456, ABCDEF, also descending);
 - is all one character, or all masking characters (* • x X . - _).
@@ -24,7 +24,7 @@ MARKERS = re.compile(
     r"example|redacted|placeholder|change[_-]?me|your[_-]|[_-]here\b|dummy|sample[_-]|[_-]sample|insert[_-]|replace[_-]?me",
     re.IGNORECASE,
 )
-_TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|\{%|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^<[^<>]*>$|^%s$|^\[[A-Z _-]+\]$|\.\.\.|…")
+_TEMPLATE = re.compile(r"\$\{|\$\(|\{\{|\{%|%\([A-Za-z_]+\)[sd]|^\$[A-Za-z_]|^<[^<>]*>$|^%s$|^\[[A-Z _-]+\]$|\.\.\.|…|\{[A-Za-z_0-9]{0,30}\}")
 _MASK = set("*•xX.-_#")
 RUN = 6
 

@@ -86,6 +86,8 @@ _REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?!?")
 """A dotted code reference: os.environ, process.env.API_KEY!, settings.SECRET_KEY."""
 _NOT_A_SECRET = re.compile(r"\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
 """Dates and timestamps, version numbers, IPv4 addresses: values of secret-named keys that are not secrets."""
+_RANDOM_RUN = re.compile(r"\d[A-Za-z]{1,3}\d")
+"""Digits and letters interleaved (Q2mLp7Rt): random text, not a name."""
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 """An environment variable's name: DB_PASSWORD, OPENAI_API_KEY."""
 
@@ -103,8 +105,10 @@ def credential(value: str) -> bool:
     in lower or camel case; and one of: two or more character classes (lower, upper, digit,
     symbol) with a digit, or both cases and a symbol, 16+ mixed-case letters, or 8+ digits; no
     date, version number or IP address."""
-    if len(value) < 6 or not password(value) or _REFERENCE.fullmatch(value) or _ENV_NAME.fullmatch(value):
+    if len(value) < 6 or not password(value) or _ENV_NAME.fullmatch(value):
         return False
+    if _REFERENCE.fullmatch(value) and not _RANDOM_RUN.search(value):
+        return False  # a code reference, unless it reads random (Vault's s.Q2mLp7RtXk9f...)
     if value.startswith(("/", "~/", "./", "../")):
         return False  # a path (OLDPWD=/home/...)
     if value.endswith(("_", "-")):
@@ -116,9 +120,10 @@ def credential(value: str) -> bool:
     if value.isdigit():
         return len(value) >= 8
     if value.isalpha():
-        # camelCase identifiers (passwordHash) have few capitals; random letters about half
-        capitals = sum(c.isupper() for c in value)
-        return len(value) >= 16 and 0.25 <= capitals / len(value) <= 0.75
+        # camelCase identifiers (passwordHash, HTTPPasswordMgrWithPriorAuth) change case at a
+        # few word starts; random letters at about every other character
+        changes = sum(a.isupper() != b.isupper() for a, b in zip(value, value[1:]))
+        return len(value) >= 16 and changes >= 0.4 * (len(value) - 1)
     if not digit:
         # letters and symbols only: a password has both cases and a symbol (P@ssword); words,
         # tags and names do not (!vault, my-secret.name, get_password)
@@ -137,6 +142,17 @@ def private_key(value: str) -> bool:
     is not one), and no stand-in text (<your key>, "...", REDACTED)."""
     body = "".join(_PEM_ARMOR.sub(" ", value).split())
     return len(body) >= 40 and re.fullmatch(r"[A-Za-z0-9+/=]+", body) is not None and not _MARKERS.search(body)
+
+
+def basic_auth(value: str) -> bool:
+    """Base64 of "user:password" (HTTP Basic credentials, a Docker config's "auth"): both parts
+    present, printable, and the password not a stop word."""
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, colon, secret = decoded.partition(":")
+    return bool(user and colon and secret) and decoded.isprintable() and password(secret)
 
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -166,7 +182,7 @@ def shannon_entropy(value: str) -> float:
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped, "credential": credential, "password": password,
-    "private_key": private_key,
+    "private_key": private_key, "basic_auth": basic_auth,
 }
 """Validators by the name a rule's `validate:` field uses."""
 

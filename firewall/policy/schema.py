@@ -28,7 +28,7 @@ class ActionModel(_Strict):
 
 
 ActionField = ActionName | ActionModel
-ValidatorName = Literal["luhn", "iban", "ip", "phone", "jwt", "jwt_wrapped", "credential", "password", "private_key"]
+ValidatorName = Literal["luhn", "iban", "ip", "phone", "jwt", "jwt_wrapped", "credential", "password", "private_key", "basic_auth"]
 
 
 class ExamplesModel(_Strict):
