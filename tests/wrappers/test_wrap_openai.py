@@ -176,7 +176,9 @@ def test_a_blocked_stream_ends_with_the_refusal_and_content_filter(
 def test_a_blocked_completion_says_content_filter(
     fw: Firewall, guarded: GuardedOpenAI, openai_server: LoopbackOpenAI
 ) -> None:
-    openai_server.script("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----")
+    openai_server.script(
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1\n-----END RSA PRIVATE KEY-----"
+    )
     completion = guarded.chat.completions.create(model="m", messages=MESSAGES)
 
     assert completion.choices[0].finish_reason == "content_filter"

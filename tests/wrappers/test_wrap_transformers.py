@@ -244,7 +244,7 @@ class CountSteps(StoppingCriteria):
 
 
 def test_a_blocked_stream_stops_generation(fw: Firewall, tiny: TinyLM) -> None:
-    body = "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA\n" * 400
+    body = "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA\n" * 800
     model = ScriptedModel(tiny.tokenizer, body, patience=0.02)
     streamer = TextIteratorStreamer(tiny.tokenizer, skip_prompt=True, timeout=60)
     generate = wrap_generate(fw, model, tiny.tokenizer, scores=False)
@@ -257,7 +257,8 @@ def test_a_blocked_stream_stops_generation(fw: Firewall, tiny: TinyLM) -> None:
     thread.join()
 
     assert "private-key-block" in text and "MIIE" not in text
-    assert model.steps < len(model.lines) / 2  # stopped soon after the firewall decided (about line 90)
+    # stopped soon after the firewall decided: one rule width (about 4 KB, line 230) after BEGIN
+    assert model.steps < len(model.lines) / 2
     assert counter.calls >= 1  # the caller's own stopping criteria still run
 
 
