@@ -14,6 +14,8 @@ from firewall.policy.policy import PatternRule
 from firewall.validators import CHECKSUMS, VALIDATORS, shannon_entropy
 
 LONG_LEAD = 64
+PROBES, PROBE_EVERY = 32, 16
+"""At most PROBES + len(text) / PROBE_EVERY searches inside rejected matches, per rule and text."""
 """A rule wider than LONG_SPAN must have one of its keywords within this many characters of its
 match's start (checked on every match), so a stream need wait for it only near a keyword."""
 
@@ -110,20 +112,27 @@ class PatternDetector:
         return findings
 
     def _regex_findings(self, rule: PatternRule, text: str, folded: str, start: int) -> Iterator[Finding]:
+        # Searching inside rejected matches is for short rules (a card after another number); the
+        # searches are bounded per text, so no input makes a rule cost more than linear time.
+        budget = [0 if rule.max_span > LONG_SPAN else PROBES + len(text) // PROBE_EVERY]
         for match in rule.regex.finditer(text, max(0, start - rule.lead)):
             found = self._accept(rule, text, folded, match, start)
             if found is not None:
                 yield found
-            elif match.end() - match.start() > 1:
-                yield from self._probe(rule, text, folded, match.start() + 1, match.end(), start)
+            elif budget[0] > 0 and match.end() - match.start() > 1:
+                yield from self._probe(rule, text, folded, match.start() + 1, match.end(), start, budget)
 
-    def _probe(self, rule: PatternRule, text: str, folded: str, begin: int, end: int, start: int) -> Iterator[Finding]:
-        """Matches that start inside a rejected one, at begin..end-1. RE2 re-encodes the text it is
-        given on every call, so each search sees a slice: the rejected match plus one rule width."""
+    def _probe(
+        self, rule: PatternRule, text: str, folded: str, begin: int, end: int, start: int, budget: list[int]
+    ) -> Iterator[Finding]:
+        """Matches that start inside a rejected one, at begin..end-1, while `budget` searches last.
+        RE2 re-encodes the text it is given on every call, so each search sees a slice: the
+        rejected match plus one rule width."""
         cut = begin - 1
         piece = text[cut : min(len(text), end + rule.max_span)]
         position = 1
-        while position < end - cut:
+        while position < end - cut and budget[0] > 0:
+            budget[0] -= 1
             match = rule.regex.search(piece, position)
             if match is None or match.start() >= end - cut:
                 return
@@ -135,6 +144,8 @@ class PatternDetector:
 
     def _accept(self, rule: PatternRule, text: str, folded: str, match: Any, start: int) -> Finding | None:
         """The finding for one regex match, or None when a check rejects it."""
+        if rule.max_length is not None and match.end() - match.start() > rule.max_length:
+            return None
         begin, end = match.span(rule.value_group) if rule.value_group else match.span()
         if begin < start or begin == end:
             return None

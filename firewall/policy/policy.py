@@ -69,6 +69,8 @@ class PatternRule:
     """Compiled RE2 patterns: a value containing a match of any is not a finding."""
     ignore_keys: Any | None = None
     checksum: str | None = None
+    max_length: int | None = None
+    """Matches longer than this are dropped (the rule's regex may be open-ended)."""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ class RuleModel(_Strict):
     """A checksum the format carries: when it verifies, the finding scores 1.0 instead of `score`."""
     min_entropy: float | None = Field(default=None, ge=0, le=8)
     """Least Shannon entropy (bits per character) of the value."""
+    max_length: int | None = Field(default=None, ge=1, le=4095)
+    """Longest match that counts, for a pattern written with open repetitions (`+`, `*`): RE2 runs
+    those as a small DFA, where wide counted ones ({0,1000} three times) make it fall back to a
+    slow NFA. Longer matches are dropped, so streams stay exact with a bounded hold-back."""
     placeholders: bool | None = None
     """Drop values that look like documentation placeholders (firewall/placeholders.py); default:
     on for label SECRET, off otherwise."""
