@@ -80,12 +80,15 @@ _STOPWORDS = frozenset(
     "password passwd pass pwd secret token apikey api_key key changeme letmein admin root guest user "
     "username mypassword yourpassword none null nil true false undefined string str bytes required "
     "optional hidden empty default sha1 sha256 sha512 md5 bcrypt argon2 argon2id scrypt pbkdf2 hs256 "
-    "hs512 rs256 rs512 es256 utf8 utf-8 base64 aes256 aes-256-gcm".split()
+    "hs512 rs256 rs512 es256 utf8 utf-8 base64 aes256 aes-256-gcm enabled disabled strong weak "
+    "changed expired protected encrypted masked hashed plaintext plain value secret redacted".split()
 )
 _REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?!?")
 """A dotted code reference: os.environ, process.env.API_KEY!, settings.SECRET_KEY."""
-_NOT_A_SECRET = re.compile(r"\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
-"""Dates and timestamps, version numbers, IPv4 addresses: values of secret-named keys that are not secrets."""
+_NOT_A_SECRET = re.compile(r"^arn:|^alias/|^%env\(|^@Microsoft\.KeyVault\(|^!(?:GetAtt|Ref|ImportValue|Sub|vault)\b|^ENC\[|\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
+"""References to secret stores (ARNs, KMS aliases, Symfony %env()%, Azure Key Vault references,
+CloudFormation !Ref/!GetAtt, Ansible !vault, sops ENC[...]), dates and timestamps, version numbers,
+IPv4 addresses: values of secret-named keys that are not secrets."""
 _RANDOM_RUN = re.compile(r"\d[A-Za-z]{1,3}\d")
 """Digits and letters interleaved (Q2mLp7Rt): random text, not a name."""
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
@@ -98,25 +101,31 @@ def password(value: str) -> bool:
     return value.lower() not in _STOPWORDS and len(set(value)) > 1
 
 
-def credential(value: str) -> bool:
+def credential(value: str, key: str | None = None) -> bool:
     """A value assigned to a secret-named key that looks like a credential, not like code, a
-    type, a word or a setting: at least 6 characters; not a stop word (None, string, sha256...), a
-    dotted reference (os.environ, process.env.KEY), an environment variable name or an identifier
-    in lower or camel case; and one of: two or more character classes (lower, upper, digit,
-    symbol) with a digit, or both cases and a symbol, 16+ mixed-case letters, or 8+ digits; no
-    date, version number or IP address."""
-    if len(value) < 6 or not password(value) or _ENV_NAME.fullmatch(value):
+    type, a word, a name or a setting.
+
+    Never: under 6 characters, a stop word (None, string, sha256...), a dotted reference
+    (os.environ, process.env.KEY), an environment variable's name, a path, a URL, a date, a
+    version, an IP address, a bare prefix (sk_live_ of sk_live_...). Under a password-like key
+    (password, passwd, pwd, pass, passphrase, psk) a person's choice counts: 8+ characters with a
+    digit, a symbol or a capital, or 12+ letters (CorrectHorseBatteryStaple,
+    purple-monkey-dishwasher). Under other keys (token, secret, api_key...) it must read as
+    generated: two or more character classes with a digit (not a lower-case name such as
+    svc-billing-01 or cl100k_base), both cases and a symbol, 16+ letters that change case like
+    random text, or 8+ digits."""
+    if len(value) < 6 or not password(value) or _ENV_NAME.fullmatch(value) or _NOT_A_SECRET.search(value):
         return False
     if _REFERENCE.fullmatch(value) and not _RANDOM_RUN.search(value):
         return False  # a code reference, unless it reads random (Vault's s.Q2mLp7RtXk9f...)
-    if value.startswith(("/", "~/", "./", "../")):
-        return False  # a path (OLDPWD=/home/...)
-    if value.endswith(("_", "-")):
-        return False  # a bare prefix: what is left of sk_live_... once the sentence's dots end it
+    if value.startswith(("/", "~/", "./", "../")) or "://" in value or value.endswith(("_", "-")):
+        return False  # a path, a URL, or what is left of sk_live_... once the sentence's dots end it
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
     digit = any(c.isdigit() for c in value)
     symbol = any(not c.isalnum() for c in value)
+    if key is not None and _PASSWORD_KEY.search(key) and "pass" not in value.lower():
+        return len(value) >= 8 and (digit or symbol or upper or len(value) >= 12)
     if value.isdigit():
         return len(value) >= 8
     if value.isalpha():
@@ -125,12 +134,21 @@ def credential(value: str) -> bool:
         changes = sum(a.isupper() != b.isupper() for a, b in zip(value, value[1:]))
         return len(value) >= 16 and changes >= 0.4 * (len(value) - 1)
     if not digit:
-        # letters and symbols only: a password has both cases and a symbol (P@ssword); words,
-        # tags and names do not (!vault, my-secret.name, get_password)
+        # letters and symbols only: both cases and a symbol (P@ssword); not words, tags, names
         return lower and upper and symbol and not re.fullmatch(r"[A-Za-z]+(?:[_.-][A-Za-z]+)+", value)
-    if _NOT_A_SECRET.search(value):
-        return False
+    if not upper and _LOWER_NAME.fullmatch(value) and not _UUID.fullmatch(value):
+        return False  # a lower-case name with a number: svc-billing-01, cl100k_base, db-creds-2024
     return lower + upper + digit + symbol >= 2
+
+
+_PASSWORD_KEY = re.compile(
+    r"(?i)(?:pass(?:w(?:or)?d)?|pwd|pw|psk|passphrase|mot de passe|kennwort|contrase(?:ñ|n)a|senha|wachtwoord"
+    r"|lösenord|hasło|şifre|пароль|パスワード|密码|비밀번호)$"
+)
+"""A key that ends with a password word (DB_PASSWORD, passwd, Kennwort): its value may be a
+person's choice rather than generated text."""
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_LOWER_NAME = re.compile(r"[a-z0-9]{1,12}(?:[-_.:/][a-z0-9]{1,12})+")
 
 
 _PEM_ARMOR = re.compile(r"-----(?:BEGIN|END)[^-]{1,80}-----|^[A-Za-z-]{1,20}:[^\n]*$|\\[nr]", re.MULTILINE)

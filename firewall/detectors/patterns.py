@@ -11,7 +11,7 @@ from firewall.model import Finding
 from firewall.placeholders import is_placeholder
 from firewall.policy.loader import LONG_SPAN
 from firewall.policy.policy import PatternRule
-from firewall.validators import CHECKSUMS, VALIDATORS, shannon_entropy
+from firewall.validators import CHECKSUMS, VALIDATORS, credential, shannon_entropy
 
 LONG_LEAD = 64
 PROBES, PROBE_EVERY = 32, 16
@@ -156,7 +156,8 @@ class PatternDetector:
         ):
             return None
         value = text[begin:end]
-        if rule.validate is not None and not VALIDATORS[rule.validate](value):
+        key = match.group(rule.key_group) if rule.key_group else None
+        if rule.validate is not None and not _valid(rule.validate, value, key):
             return None
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return None
@@ -164,10 +165,8 @@ class PatternDetector:
             return None
         if any(a.search(value) for a in rule.allow):
             return None
-        if rule.ignore_keys is not None:
-            key = match.group(rule.key_group)
-            if key and rule.ignore_keys.fullmatch(key):
-                return None
+        if rule.ignore_keys is not None and key and rule.ignore_keys.fullmatch(key):
+            return None
         score = 1.0 if rule.checksum is not None and CHECKSUMS[rule.checksum](value) else rule.score
         return Finding(self.name, rule.id, rule.label, begin, end, score)
 
@@ -181,6 +180,12 @@ class PatternDetector:
             if end < len(text) and _is_word(text[end]) and _is_word(text[end - 1]):
                 return False
         return True
+
+
+def _valid(name: str, value: str, key: str | None) -> bool:
+    """Run a validator; `credential` also weighs the key's name (a password may be a person's
+    choice, a token must read as generated)."""
+    return credential(value, key) if name == "credential" else VALIDATORS[name](value)
 
 
 class _Shifted:

@@ -165,6 +165,17 @@ def test_credential_check(value: str, expected: bool) -> None:
     assert credential(value) is expected
 
 
+@pytest.mark.parametrize(
+    ("value", "key", "expected"),
+    [("CorrectHorseBatteryStaple", "password", True), ("purple-monkey-dishwasher", "DB_PASSWORD", True),
+     ("CorrectHorseBatteryStaple", "api_token", False), ("svc-billing-01", "api_key_owner", False),
+     ("enabled", "passwordless", False), ("wrong-password", "password", False),
+     ("sk_1ssyudvskr8tkqfx1f50pehk03mmcdw0sve6gcsm", "secret", True), ("550e8400-e29b-41d4-a716-446655440000", "API_KEY", True)],
+)
+def test_credential_check_weighs_the_key(value: str, key: str, expected: bool) -> None:
+    assert credential(value, key) is expected
+
+
 def test_jwt_and_private_key_validators() -> None:
     header = "eyJhbGciOiJIUzI1NiJ9"  # {"alg":"HS256"}
     payload = "eyJzdWIiOiJ4In0"  # {"sub":"x"}

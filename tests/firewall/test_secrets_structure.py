@@ -77,6 +77,18 @@ CONTEXT = [
     ("Server=tcp:sql.acme.io;User Id=app;Password=Pr0d!Db#24;", "Pr0d!Db#24"),
     ("<password>Sm7pP4ss!2</password>", "Sm7pP4ss!2"),
     ("The password is Wint3r-Is-C0ming!", "Wint3r-Is-C0ming!"),
+    ("**Password:** Vb8nT3kLq5Zw", "Vb8nT3kLq5Zw"),  # markdown bold
+    ('$env:API_KEY = "Zq8w3Lx0Rt5vNb2Kd7Fh"', "Zq8w3Lx0Rt5vNb2Kd7Fh"),  # PowerShell
+    ("STRIPE_KEY=Zq8w3Lx0Rt5vNb2Kd7Fh", "Zq8w3Lx0Rt5vNb2Kd7Fh"),  # any *_KEY
+    ("DB_PW=Vb8nT3kLq5Zw", "Vb8nT3kLq5Zw"),
+    ("define( 'DB_PASSWORD',   'FalconPrincess197!' );", "FalconPrincess197!"),  # a call's arguments
+    ('password = "CorrectHorseBatteryStaple"', "CorrectHorseBatteryStaple"),  # a person's choice
+    ("<Password>Sm7pP4ss!2</Password>", "Sm7pP4ss!2"),  # the whole value, up to the tag
+    ("password=Xq7mR2pLz9&user=admin&host=db01", "Xq7mR2pLz9"),  # a form body
+    ("Das Passwort lautet Vb8nT3kLq5Zw", "Vb8nT3kLq5Zw"),
+    ("db.prod.internal:5432:orders:app_rw:Max1983!!", "Max1983!!"),  # .pgpass
+    ("CREATE USER 'report'@'%' IDENTIFIED BY 'Velv3t#58';", "Velv3t#58"),
+    ('var c = new NetworkCredential("svc-alerts", "5406u6n-h&uS6Uc");', "5406u6n-h&uS6Uc"),
 ]
 
 
@@ -98,6 +110,15 @@ QUIET_CONTEXT = [
     "max_tokens: 4096", 'token_type: "Bearer"', "password = get_password()", "api_key: str = Field(...)",
     "Authorization: Bearer <token>", "Send it as a Bearer token in the Authorization header.",
     "password_hash = '$2b$12$KIXQJ8fV6mYz3rW1pT9uOe'", "secret: true", "passenger_count: 2024",
+    # found by a red team: names, references and settings under secret-named keys
+    "token_budget = 200_000", 'token_counter = "cl100k_base"', "credentials: aws-prod-01",
+    "api_key_owner: svc-billing-01", "secret: prod/db/credentials-v2", "token_audience: api://7f3c2a1b-acme",
+    'password_digest: "$2a$12$KIXQJ8fV6mYz3rW1pT9uOe"', 'password: "%env(DB_PASSWORD)%"',
+    '"Password": "@Microsoft.KeyVault(VaultName=kv-prod;SecretName=DbPassword)"', "password: !GetAtt DbSecret.Password",
+    "gcloud secrets versions access latest --secret=stripe-api-key --project=billing-prod",
+    '"Resource": "arn:aws:secretsmanager:eu-west-1:086424469881:secret:prod/db/credentials-dCUcb0"',
+    'data={"username": "alice", "password": "wrong-password"}', "self.passwd = password_mgr",
+    "'HTTPPasswordMgrWithPriorAuth', 'AbstractBasicAuthHandler',",
 ]
 
 
