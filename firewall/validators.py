@@ -85,7 +85,7 @@ _STOPWORDS = frozenset(
 )
 _REFERENCE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?!?")
 """A dotted code reference: os.environ, process.env.API_KEY!, settings.SECRET_KEY."""
-_NOT_A_SECRET = re.compile(r"^arn:|^alias/|^%env\(|^@Microsoft\.KeyVault\(|^!(?:GetAtt|Ref|ImportValue|Sub|vault)\b|^ENC\[|\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
+_NOT_A_SECRET = re.compile(r"^\[[a-z]+\(|^arn:|^alias/|^%env\(|^@Microsoft\.KeyVault\(|^!(?:GetAtt|Ref|ImportValue|Sub|vault)\b|^ENC\[|\d{4}-\d\d-\d\d|^v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.]{1,20})?$|^\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?$")
 """References to secret stores (ARNs, KMS aliases, Symfony %env()%, Azure Key Vault references,
 CloudFormation !Ref/!GetAtt, Ansible !vault, sops ENC[...]), dates and timestamps, version numbers,
 IPv4 addresses: values of secret-named keys that are not secrets."""
@@ -118,13 +118,13 @@ def credential(value: str, key: str | None = None) -> bool:
         return False
     if _REFERENCE.fullmatch(value) and not _RANDOM_RUN.search(value):
         return False  # a code reference, unless it reads random (Vault's s.Q2mLp7RtXk9f...)
-    if value.startswith(("/", "~/", "./", "../")) or "://" in value or value.endswith(("_", "-")):
+    if value.startswith(("/", "~/", "./", "../", "-")) or "://" in value or value.endswith(("_", "-")):
         return False  # a path, a URL, or what is left of sk_live_... once the sentence's dots end it
     lower = any(c.islower() for c in value)
     upper = any(c.isupper() for c in value)
     digit = any(c.isdigit() for c in value)
     symbol = any(not c.isalnum() for c in value)
-    if key is not None and _PASSWORD_KEY.search(key) and "pass" not in value.lower():
+    if key is not None and _PASSWORD_KEY.search(key) and "pass" not in value.lower() and not _LOWER_CAMEL.fullmatch(value):
         return len(value) >= 8 and (digit or symbol or upper or len(value) >= 12)
     if value.isdigit():
         return len(value) >= 8
@@ -147,6 +147,8 @@ _PASSWORD_KEY = re.compile(
 )
 """A key that ends with a password word (DB_PASSWORD, passwd, Kennwort): its value may be a
 person's choice rather than generated text."""
+_LOWER_CAMEL = re.compile(r"[a-z]{1,4}(?:[A-Z][a-z]+){2,}")
+"""An identifier such as kSecAttrAccount: a name even under a password key."""
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _LOWER_NAME = re.compile(r"[a-z0-9]{1,12}(?:[-_.:/][a-z0-9]{1,12})+")
 

@@ -146,7 +146,11 @@ class PatternDetector:
         """The finding for one regex match, or None when a check rejects it."""
         if rule.max_length is not None and match.end() - match.start() > rule.max_length:
             return None
-        begin, end = match.span(rule.value_group) if rule.value_group else match.span()
+        begin, end = match.span()
+        for group in rule.value_groups:
+            begin, end = match.span(group)
+            if begin >= 0:
+                break
         if begin < start or begin == end:
             return None
         if rule.keywords and not any(k in folded[match.start() : match.end()] for k in rule.keywords):

@@ -434,6 +434,7 @@ def _compile_rule(
         examples_no_match=tuple(model.examples.no_match),
         shadow=model.shadow,
         value_group=groups.get("value", 0),
+        value_groups=tuple(groups[name] for name in sorted(groups, key=_value_order) if _value_order(name) < 1_000),
         key_group=groups.get("key", 0),
         lead=lead,
         placeholders=model.label == "SECRET" if model.placeholders is None else model.placeholders,
@@ -442,6 +443,13 @@ def _compile_rule(
         checksum=model.checksum,
         max_length=model.max_length,
     )
+
+
+def _value_order(name: str) -> int:
+    """0 for `value`, N for `valueN`, a large number for any other group name."""
+    if name == "value":
+        return 0
+    return int(name[5:]) if name.startswith("value") and name[5:].isdigit() else 1_000
 
 
 def _lead(pattern: str, max_width: int) -> int:

@@ -59,6 +59,9 @@ class PatternRule:
     """Reported ("would have ..."), never enforced."""
     value_group: int = 0
     """Index of the regex's `(?P<value>...)` group (0: none): the finding covers that group only."""
+    value_groups: tuple[int, ...] = ()
+    """`value`, then `value2`, `value3`...: alternatives of one pattern each name their own value
+    (RE2 allows a name once); the first that took part in a match is the finding."""
     key_group: int = 0
     """Index of the regex's `(?P<key>...)` group (0: none), checked against `ignore_keys`."""
     lead: int = 0
