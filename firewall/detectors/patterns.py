@@ -144,13 +144,13 @@ class PatternDetector:
 
     def _accept(self, rule: PatternRule, text: str, folded: str, match: Any, start: int) -> Finding | None:
         """The finding for one regex match, or None when a check rejects it."""
-        if rule.max_length is not None and match.end() - match.start() > rule.max_length:
-            return None
         begin, end = match.span()
         for group in rule.value_groups:
             begin, end = match.span(group)
             if begin >= 0:
                 break
+        if rule.max_length is not None:
+            end = min(end, match.start() + rule.max_length)  # a longer run is cut, not waved through
         if begin < start or begin == end:
             return None
         if rule.keywords and not any(k in folded[match.start() : match.end()] for k in rule.keywords):

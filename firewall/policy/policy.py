@@ -73,7 +73,7 @@ class PatternRule:
     ignore_keys: Any | None = None
     checksum: str | None = None
     max_length: int | None = None
-    """Matches longer than this are dropped (the rule's regex may be open-ended)."""
+    """A longer match is cut to this length (the rule's regex may be open-ended)."""
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,10 @@ class RuleModel(_Strict):
     min_entropy: float | None = Field(default=None, ge=0, le=8)
     """Least Shannon entropy (bits per character) of the value."""
     max_length: int | None = Field(default=None, ge=1, le=4095)
-    """Longest match that counts, for a pattern written with open repetitions (`+`, `*`): RE2 runs
-    those as a small DFA, where wide counted ones ({0,1000} three times) make it fall back to a
-    slow NFA. Longer matches are dropped, so streams stay exact with a bounded hold-back."""
+    """Longest span a match covers, for a pattern written with open repetitions (`+`, `*`): RE2
+    runs those as a small DFA, where wide counted ones ({0,1000} three times) make it fall back to
+    a slow NFA. A longer match is cut to this length (padding a key with junk does not hide it), so
+    streams stay exact with a bounded hold-back."""
     placeholders: bool | None = None
     """Drop values that look like documentation placeholders (firewall/placeholders.py); default:
     on for label SECRET, off otherwise."""

@@ -156,8 +156,9 @@ def test_private_key_block_is_found_whole_and_blocks(scanner: Scanner, pem: str)
         RSA_PEM.rsplit("-----END", 1)[0],  # cut before its END line
         RSA_PEM.split("\n", 1)[1].rsplit("\n", 1)[0],  # the body alone
         json.dumps({"private_key": PKCS8_PEM})[1:-1],  # JSON-escaped, as in a service-account file
+        RSA_PEM.rsplit("-----END", 1)[0] * 4,  # padded past the rule's width with more base64
     ],
-    ids=["two-spaces", "no-end", "body-alone", "json-escaped"],
+    ids=["two-spaces", "no-end", "body-alone", "json-escaped", "padded"],
 )
 def test_private_key_in_disguise_blocks(scanner: Scanner, text: str) -> None:
     assert scanner.scan(text).action == "block"
