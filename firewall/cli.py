@@ -57,7 +57,13 @@ def main() -> None:
 def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool,
          corpora: tuple[Path, ...], prompt: str | None) -> None:
     """Scan FILE (or standard input, '-') and print what the firewall would emit."""
-    text = source.read()
+    try:
+        text = source.read()
+    except UnicodeDecodeError as exc:
+        name = "standard input" if source.name == "-" or source.name == "<stdin>" else source.name
+        raise click.ClickException(
+            f"{name} is not UTF-8 text (byte {exc.start}: {exc.reason}); outguard scans text, not binary data"
+        ) from None
     with _firewall(rules_dir, events, corpora) as fw:
         verdict = fw.scan(text, prompt=prompt, source="cli")
     if as_json:

@@ -168,3 +168,17 @@ def test_console_script_runs() -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert all(name in completed.stdout for name in ("scan", "replay", "rules", "demo"))
+
+
+def test_scan_of_binary_input_fails_with_one_clear_line(tmp_path: Path) -> None:
+    """Binary or non-UTF-8 input, on stdin or as a file: exit 1 and one line, never a traceback."""
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x01PK\x03\x04")
+    for args, stdin in (([str(binary)], None), (["-"], b"\xff\xfe\x00binary")):
+        done = subprocess.run(
+            [sys.executable, "-m", "firewall", "scan", *args, *NO_EVENTS], input=stdin, capture_output=True, timeout=120
+        )
+        err = done.stderr.decode()
+        assert done.returncode == 1, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "is not UTF-8 text" in err
