@@ -200,11 +200,19 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
-VALIDATORS: dict[str, Callable[[str], bool]] = {
-    "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped, "credential": credential, "password": password,
-    "private_key": private_key, "basic_auth": basic_auth,
+def _value_only(check: Callable[[str], bool]) -> Callable[[str, str | None], bool]:
+    return lambda value, key=None: check(value)
+
+
+VALIDATORS: dict[str, Callable[[str, str | None], bool]] = {
+    **{name: _value_only(check) for name, check in {
+        "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped,
+        "password": password, "private_key": private_key, "basic_auth": basic_auth,
+    }.items()},
+    "credential": credential,
 }
-"""Validators by the name a rule's `validate:` field uses."""
+"""Validators by the name a rule's `validate:` field uses; each gets the value and the text of the
+rule's `(?P<key>...)` group (None without one), which only `credential` weighs."""
 
 CHECKSUMS: dict[str, Callable[[str], bool]] = {"crc32-base62": crc32_base62}
 """Checksums by the name a rule's `checksum:` field uses: a value that verifies scores 1.0."""

@@ -11,7 +11,7 @@ from firewall.model import Finding
 from firewall.placeholders import is_placeholder
 from firewall.policy.loader import LONG_SPAN
 from firewall.policy.policy import PatternRule
-from firewall.validators import CHECKSUMS, VALIDATORS, credential, shannon_entropy
+from firewall.validators import CHECKSUMS, VALIDATORS, shannon_entropy
 
 LONG_LEAD = 64
 PROBES, PROBE_EVERY = 32, 16
@@ -161,7 +161,7 @@ class PatternDetector:
             return None
         value = text[begin:end]
         key = match.group(rule.key_group) if rule.key_group else None
-        if rule.validate is not None and not _valid(rule.validate, value, key):
+        if rule.validate is not None and not VALIDATORS[rule.validate](value, key):
             return None
         if rule.min_entropy is not None and shannon_entropy(value) < rule.min_entropy:
             return None
@@ -184,12 +184,6 @@ class PatternDetector:
             if end < len(text) and _is_word(text[end]) and _is_word(text[end - 1]):
                 return False
         return True
-
-
-def _valid(name: str, value: str, key: str | None) -> bool:
-    """Run a validator; `credential` also weighs the key's name (a password may be a person's
-    choice, a token must read as generated)."""
-    return credential(value, key) if name == "credential" else VALIDATORS[name](value)
 
 
 class _Shifted:
