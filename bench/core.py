@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.report import Report, save
+from bench.report import Report, save, seconds_per_call
 from bench.texts import ROOT, generated_texts, transcript_texts
 
 KEY = b"k" * 32
@@ -67,18 +67,6 @@ def _shown(path: Path) -> str:
 
 def _chunks(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def _time(fn: Callable[[], object], loops: int = 1) -> float:
-    """Seconds per call of `fn`, over `loops` calls, with the garbage collector off."""
-    gc.disable()
-    try:
-        began = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        return (time.perf_counter() - began) / loops
-    finally:
-        gc.enable()
 
 
 def run(quick: bool = False) -> Report:
@@ -124,7 +112,7 @@ def run(quick: bool = False) -> Report:
             blocked += 1  # a blocked stream keeps what it released before the block
         elif streamed(c1)() != verdict.text or streamed(c16)() != verdict.text:
             mismatches.append(name)
-        loops.append(max(1, min(1000, round(ONE_SHOT_TARGET_S / max(_time(one_shot(text)), 1e-7)))))
+        loops.append(max(1, min(1000, round(ONE_SHOT_TARGET_S / max(seconds_per_call(one_shot(text)), 1e-7)))))
 
     # samples[method][text] = seconds per call, one per run
     methods = ("ours", "presidio", "stream1", "stream16")
@@ -134,10 +122,10 @@ def run(quick: bool = False) -> Report:
         print(f"core: run {number + 1}/{runs}", file=sys.stderr, flush=True)
         gc.collect()
         for i, (_, text) in enumerate(texts):
-            samples["ours"][i].append(_time(one_shot(text), loops[i]))
-            samples["presidio"][i].append(_time(presidio(text)))
-            samples["stream1"][i].append(_time(streamed(chunks1[i])))
-            samples["stream16"][i].append(_time(streamed(chunks16[i])))
+            samples["ours"][i].append(seconds_per_call(one_shot(text), loops[i]))
+            samples["presidio"][i].append(seconds_per_call(presidio(text)))
+            samples["stream1"][i].append(seconds_per_call(streamed(chunks1[i])))
+            samples["stream16"][i].append(seconds_per_call(streamed(chunks16[i])))
     elapsed = time.perf_counter() - started
 
     per_text = {m: [statistics.median(s) for s in samples[m]] for m in methods}  # seconds

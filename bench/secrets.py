@@ -51,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import Report, save, table
+from bench.report import Report, save, seconds_per_call, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = Path(__file__).resolve().parent / "secrets_labelled.jsonl"
@@ -92,18 +92,6 @@ def _line_span(text: str, starts: list[int], number: int) -> Span:
     begin = starts[number - 1]
     end = starts[number] - 1 if number < len(starts) else len(text)
     return begin, end
-
-
-def _time(fn: Callable[[], object], loops: int = 1) -> float:
-    """Seconds per call of `fn` over `loops` calls, with the garbage collector off."""
-    gc.disable()
-    try:
-        began = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        return (time.perf_counter() - began) / loops
-    finally:
-        gc.enable()
 
 
 # --- the tools -------------------------------------------------------------------------------
@@ -250,9 +238,9 @@ def _core_ms_per_kb(ours: Ours, quick: bool) -> tuple[float, int, float]:
     per_text = []
     for text in texts:
         kb = len(text.encode("utf-8")) / 1024
-        once = _time(lambda t=text: ours.detector.find(t))
+        once = seconds_per_call(lambda t=text: ours.detector.find(t))
         loops = max(1, min(1000, round(LOOP_TARGET_S / max(once, 1e-7))))
-        best = statistics.median(_time(lambda t=text: ours.detector.find(t), loops) for _ in range(runs))
+        best = statistics.median(seconds_per_call(lambda t=text: ours.detector.find(t), loops) for _ in range(runs))
         per_text.append(best * 1000 / kb)
     total_kb = sum(len(t.encode("utf-8")) for t in texts) / 1024
     return statistics.median(per_text), len(texts), total_kb
@@ -304,7 +292,7 @@ def run(quick: bool = False) -> Report:
                 if not golds and spans:
                     fp_rules[name].update(set(names))
         loops = [
-            max(1, min(1000, round(LOOP_TARGET_S / max(_time(tools["ours"].call(t, p)), 1e-7))))
+            max(1, min(1000, round(LOOP_TARGET_S / max(seconds_per_call(tools["ours"].call(t, p)), 1e-7))))
             for t, p in zip(texts, paths, strict=True)
         ]
 
@@ -315,7 +303,7 @@ def run(quick: bool = False) -> Report:
             gc.collect()
             for i, (text, path) in enumerate(zip(texts, paths, strict=True)):
                 for name, tool in tools.items():
-                    samples[name][i].append(_time(tool.call(text, path), loops[i] if name == "ours" else 1))
+                    samples[name][i].append(seconds_per_call(tool.call(text, path), loops[i] if name == "ours" else 1))
         elapsed = time.perf_counter() - started
 
         batch_ms_per_kb = None
