@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -99,11 +102,19 @@ class Firewall:
         return verdict
 
     async def ascan(self, text: str, *, prompt: str | None = None, **context: Any) -> Verdict:
-        """`scan` for async callers (the pattern detectors are microseconds: no thread hop; the
-        quota bookkeeping after the output goes through `limits.aio`)."""
-        verdict = self._scan(text, prompt, context)
+        """`scan` for async callers: detection runs in the firewall's worker threads (NER is CPU
+        work; the event loop keeps serving), the quota bookkeeping goes through `limits.aio`."""
+        verdict = await self._off_loop(self._scan, text, prompt, context)
         await self._aaccount(verdict, context)
         return verdict
+
+    async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, fn, *args)
+
+    @cached_property
+    def _workers(self) -> ThreadPoolExecutor:
+        """Threads for the async faces' detection, bounded (NER itself runs one call at a time)."""
+        return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="outguard-scan")
 
     def stream(
         self,
@@ -148,12 +159,13 @@ class Firewall:
         run = _StreamRun(self, prompt, context, on_verdict)
         try:
             async for chunk in chunks:
-                if safe := run.feed(chunk):
+                safe = await self._off_loop(run.feed, chunk) if run.scans(chunk) else run.feed(chunk)
+                if safe:
                     yield safe
                 if run.stopped:
                     break
             else:
-                if safe := run.finish():
+                if safe := await self._off_loop(run.finish):
                     yield safe
         except BaseException as exc:
             run.ended_by = type(exc).__name__
@@ -392,6 +404,8 @@ class Firewall:
             writer.close(timeout)
         if self._quota is not None:
             self._quota.close()
+        if "_workers" in self.__dict__:
+            self.__dict__.pop("_workers").shutdown(wait=False)
 
     async def aclose(self) -> None:
         """`close` for async callers: also closes the async quota storage."""
@@ -463,6 +477,9 @@ class _StreamRun:
     @property
     def stopped(self) -> bool:
         return self._scanner.stopped
+
+    def scans(self, chunk: str) -> bool:
+        return self._scanner.scans(chunk)
 
     def feed(self, chunk: str) -> str:
         began = time.perf_counter()

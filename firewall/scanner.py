@@ -27,6 +27,13 @@ class Detection:
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(detector, reason) for each detector that raised or ran past the budget."""
 
+    def merge(self, other: Detection) -> None:
+        """Add what other detectors found in the same scan step."""
+        self.findings.extend(other.findings)
+        for name, ms in other.timings_ms.items():
+            self.timings_ms[name] = self.timings_ms.get(name, 0.0) + ms
+        self.failures.extend(other.failures)
+
 
 class Scanner:
     """Scan texts with the detectors of one policy; `incremental()` gives the streaming twin."""

