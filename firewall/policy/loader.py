@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import re._parser as sre_parse
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from firewall.policy.policy import (
     PatternRule,
     Policy,
 )
+from firewall.policy import example_cache
 from firewall.policy.schema import ActionField, PackModel, PolicyModel, RegistryModel, RuleModel
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,6 +151,7 @@ def _load(folder: Path) -> tuple[Policy | None, list[Problem]]:
     problems.extend(_id_problems(seen.values(), canary_files))
     for rule in seen.values():
         problems.extend(_example_problems(rule, *places[rule.id]))
+    _remember_outcomes()
     try:
         version = policy_version(files, folder)
     except OSError as exc:  # a file removed or made unreadable since it was parsed
@@ -529,6 +532,11 @@ def _example_outcomes(rule: PatternRule) -> tuple[tuple[str, int, str], ...]:
     cached = _OUTCOMES.get(content)
     if cached is not None:
         return cached
+    disk = _disk_outcomes()
+    digest = example_cache.key(content)
+    if digest in disk:
+        _OUTCOMES[content] = disk[digest]
+        return disk[digest]
     detector = PatternDetector((rule,))
     outcomes = []
     for key, texts, wanted, wrong in (
@@ -545,5 +553,23 @@ def _example_outcomes(rule: PatternRule) -> tuple[tuple[str, int, str], ...]:
                 outcomes.append((key, i, wrong))
     if len(_OUTCOMES) > 20_000:
         _OUTCOMES.clear()
-    _OUTCOMES[content] = result = tuple(outcomes)
+    _OUTCOMES[content] = disk[digest] = result = tuple(outcomes)
+    _DISK_CHANGED.set()
     return result
+
+
+_DISK: list[dict[str, example_cache.Outcomes]] = []
+_DISK_CHANGED = threading.Event()
+
+
+def _disk_outcomes() -> dict[str, example_cache.Outcomes]:
+    """Outcomes remembered by earlier processes (read once per process)."""
+    if not _DISK:
+        _DISK.append(example_cache.load())
+    return _DISK[0]
+
+
+def _remember_outcomes() -> None:
+    if _DISK_CHANGED.is_set():
+        _DISK_CHANGED.clear()
+        example_cache.save(dict(_disk_outcomes()))
