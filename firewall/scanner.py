@@ -64,6 +64,8 @@ class Scanner:
         """Run every detector on `text` (findings from `start` on); never raises for a detector."""
         detection = Detection([], {})
         for detector in self.detectors if detectors is None else detectors:
+            if hasattr(detector, "wait_loaded"):
+                detector.wait_loaded()  # models still loading in the background: not the scan's time
             began = time.perf_counter()
             try:
                 found = detector.find(text, start)

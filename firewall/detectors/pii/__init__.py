@@ -26,6 +26,7 @@ from typing import Any, Literal
 from firewall.detectors.pii import names, presidio, records
 from firewall.detectors.pii.catalog import DEFAULT_REGIONS, LABELS
 from firewall.detectors.pii.ner import NerModel, load_model, windows
+from firewall.errors import DetectorError
 from firewall.model import Finding
 
 _ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.", "etc.", "No.",
@@ -80,13 +81,11 @@ class PiiDetector:
         wanted = set(settings.entities) | set(settings.deny)
         self._wanted = wanted
         self._ner: list[NerModel] = []
-        self.ner = False
-        """False when no language has its spaCy model installed (no PERSON or LOCATION from NER)."""
-        if wanted & _NER_ENTITIES:
-            loaded = [load_model(model) for model in settings.models.values()]
-            self._ner = [NerModel(nlp) for nlp in loaded if nlp is not None]
-            self.ner = bool(self._ner) and len(self._ner) == len(loaded)
-        self._recognizers = [r for language in settings.models for r in presidio.build(sorted(wanted), language)]
+        self._ner_complete = False
+        self._recognizers: list[Any] = []
+        self._loaded = threading.Event()
+        self._load_failure: str | None = None
+        threading.Thread(target=self._load, name="outguard-pii-load", daemon=True).start()
         self._phones = _phone_finder(settings.phone_regions) if "PHONE_NUMBER" in wanted else None
         self._deny = [
             (entity, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"))
@@ -100,9 +99,40 @@ class PiiDetector:
         self._units: OrderedDict[str, list[Raw]] = OrderedDict()
         self._windows: OrderedDict[tuple[int, str], list[tuple[str, int, int]]] = OrderedDict()
 
+    def _load(self) -> None:
+        """Load the spaCy models and Presidio's recognizers (seconds, mostly imports) on a thread of
+        their own, so a firewall is built while they load; the first scan waits for them."""
+        try:
+            wanted = self._wanted
+            if wanted & _NER_ENTITIES:
+                loaded = [load_model(model) for model in self.settings.models.values()]
+                self._ner = [NerModel(nlp) for nlp in loaded if nlp is not None]
+                self._ner_complete = bool(self._ner) and len(self._ner) == len(loaded)
+            self._recognizers = [r for lang in self.settings.models for r in presidio.build(sorted(wanted), lang)]
+        except Exception as exc:  # reported by every scan, as a detector failure (see fail_mode)
+            self._load_failure = f"could not load its models: {type(exc).__name__}"
+        finally:
+            self._loaded.set()
+
+    def wait_loaded(self) -> None:
+        """Block until the models are loaded (or failed to load; `find` then says so)."""
+        self._loaded.wait()
+
+    def _ready(self) -> None:
+        self._loaded.wait()
+        if self._load_failure is not None:
+            raise DetectorError(self.name, self._load_failure)
+
+    @property
+    def ner(self) -> bool:
+        """False when a language's spaCy model is missing (no PERSON or LOCATION from NER there)."""
+        self._ready()
+        return self._ner_complete
+
     # -- the detector protocol ----------------------------------------------------------------------
 
     def find(self, text: str, start: int = 0) -> list[Finding]:
+        self._ready()
         spans = [(b, e) for b, e in units(text, self.settings.unit_cap) if e > start]
         self._ner_ahead([text[b:e] for b, e in spans])
         findings = []
@@ -121,6 +151,7 @@ class PiiDetector:
 
     def prefetch(self, texts: Sequence[str]) -> None:
         """Run NER on the units of many texts in batches (spaCy's nlp.pipe), ahead of scanning."""
+        self._ready()
         self._ner_ahead([t[b:e] for t in texts for b, e in units(t, self.settings.unit_cap)])
 
     # -- one unit -----------------------------------------------------------------------------------
