@@ -175,10 +175,12 @@ class PiiDetector:
         """Everything every finder proposes in `unit`, before the unit-level rules."""
         found: list[tuple[str, int, int, float, tuple[str, ...]]] = []
         for model in self._ner:
-            for w_start, w_end in windows(unit):
+            for w_start, w_end in _ner_windows(unit):
                 for entity, s, e in self._window_entities(model, unit[w_start:w_end]):
                     if entity in self._wanted:
                         found.append((entity, w_start + s, w_start + e, 0.85, ()))
+        if "PERSON" in self._wanted:
+            found += [("KNOWN_NAME", s, e, 0.85, ()) for s, e in names.known_names(unit)]
         if "LOCATION" in self._wanted:
             found += [("ADDRESS", s, e, 0.9, ()) for s, e in _find_addresses(unit)]
         if self._phones is not None:
@@ -196,7 +198,12 @@ class PiiDetector:
                 if f.key_end > f.key_start and (f.kind is not None or f.value_start == f.value_end)]
         quiet = [(f.value_start, f.value_end) for f in fields if f.kind == "other"]
         results: list[Raw] = []
+        ner_spans = [(s, e) for entity, s, e, _, _ in found if entity in _NER_ENTITIES and entity != "PERSON"]
         for entity, s, e, score, words in found:
+            if entity == "KNOWN_NAME":
+                if _overlaps(s, e, ner_spans):
+                    continue  # NER read "Austin Texas" as a place: it wins over the name list
+                entity = "PERSON"
             if entity in _NER_ENTITIES:
                 if entity == "PERSON":
                     s, e = names.whole_name(unit, s, e)
@@ -242,7 +249,7 @@ class PiiDetector:
         """Batch NER over the windows of `units_` not yet in the cache (one nlp.pipe call)."""
         if not self._ner:
             return
-        texts = list(dict.fromkeys(u[s:e] for u in units_ for s, e in windows(u)))
+        texts = list(dict.fromkeys(u[s:e] for u in units_ for s, e in _ner_windows(u)))
         for model in self._ner:
             with self._lock:
                 todo = [t for t in texts if (id(model), t) not in self._windows]
@@ -270,6 +277,22 @@ def _find_addresses(unit):  # DEV-SHIM: until address.py lands
     except ImportError:
         return []
     return find_addresses(unit)
+
+
+def _ner_windows(unit: str) -> list[tuple[int, int]]:
+    """Where NER reads `unit`: around capitalised words, but not around names the name list
+    already found, nor in field names, nor in fields whose name says what they hold ("Name:", a
+    "City" column, "Company:")."""
+    known = names.known_names(unit)
+    fields = records.fields(unit)
+    if not fields:
+        return windows(unit, known)
+    masked = list(unit)
+    for f in fields:
+        spans = [(f.key_start, f.key_end)] + ([(f.value_start, f.value_end)] if f.kind is not None else [])
+        for a, b in spans:
+            masked[a:b] = [" " if c != "\n" else c for c in unit[a:b]]
+    return windows("".join(masked), known)
 
 
 def _inside(s: int, e: int, spans: list[tuple[int, int]]) -> bool:

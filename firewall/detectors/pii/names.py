@@ -7,6 +7,8 @@ NER cuts names at initials ("Richard M." + "Nixon"), keeps titles ("Dr. Stone") 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 from firewall.detectors.pii.ner import NOT_NAMES, OPENERS
 
@@ -17,6 +19,9 @@ _SUFFIX = rf"(?:,? {_SUFFIX_WORD})"
 _NAME_WORD = r"(?:[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*)"
 _CAP_WORD = rf"(?:(?=[A-ZÀ-ÖØ-Þ]){_NAME_WORD})"
 _INITIAL = r"(?:[A-ZÀ-ÖØ-Þ]\.)"
+_IS_INITIAL = re.compile(_INITIAL)
+_IS_SUFFIX = re.compile(rf"{_SUFFIX_WORD},?")
+_IS_NAME_WORD = re.compile(rf"{_NAME_WORD}\.?")
 _WORDS_BEFORE = re.compile(rf"(?:(?:{_CAP_WORD}|{_INITIAL}) ){{0,4}}$")
 _AFTER = re.compile(rf"^(?:(?: {_INITIAL})+ {_CAP_WORD}|{_SUFFIX}| (?P<word>{_CAP_WORD})(?![^\W\d_]))")
 _TITLE_PREFIX = re.compile(r"^(?P<title>[^\W\d_]{1,8})\.? ")
@@ -24,7 +29,7 @@ _LEADING_NAME = re.compile(rf"^(?:{_INITIAL} |{_CAP_WORD} ){{0,4}}(?:{_CAP_WORD}
 
 
 def _name_like(word: str) -> bool:
-    if re.fullmatch(_INITIAL, word):
+    if _IS_INITIAL.fullmatch(word):
         return True
     lower = word.lower()
     return (word[:1].isupper() and any(c.islower() for c in word) and lower not in OPENERS
@@ -84,9 +89,45 @@ def plausible(span: str) -> bool:
         return False
     names = 0
     for word in words:
-        if re.fullmatch(_INITIAL, word) or re.fullmatch(rf"{_SUFFIX_WORD},?", word):
+        if _IS_INITIAL.fullmatch(word) or _IS_SUFFIX.fullmatch(word):
             continue
-        if not re.fullmatch(rf"{_NAME_WORD}\.?", word) or not word[0].isupper() or not any(c.islower() for c in word):
+        if not _IS_NAME_WORD.fullmatch(word) or not word[0].isupper() or not any(c.islower() for c in word):
             return False
         names += 1
     return names > 0
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """Common given names, lower case (first_names.txt: US census lists and a supplement)."""
+    text = (Path(__file__).with_name("first_names.txt")).read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+_CAPITALISED = re.compile(rf"(?<![\w.@/-]){_CAP_WORD}")
+_SURNAMES = re.compile(rf"(?:(?: {_INITIAL})* {_CAP_WORD}(?![\w@])){{1,2}}{_SUFFIX}?")
+_GREETING = re.compile(
+    r"(?:\b(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Cheers|Regards|Best|Sincerely|Welcome|Congratulations|Bye)"
+    r"|^|\n)[,!]?[ \t]{0,3}\n?[ \t]{0,3}$"
+)
+
+
+def known_names(text: str) -> list[tuple[int, int]]:
+    """People NER missed: a common given name followed by a surname ("Fernanda Costa", "Oliver
+    J. Smith"), or a given name alone right after a greeting or sign-off ("Thanks, Sophie")."""
+    found = []
+    for m in _CAPITALISED.finditer(text):
+        if m.group().lower() not in first_names() or (found and m.start() < found[-1][1]):
+            continue
+        surname = _SURNAMES.match(text, m.end())
+        words = surname.group().replace(",", " ").split() if surname else []
+        while words and not _name_like(words[-1]) and not _IS_SUFFIX.fullmatch(words[-1]):
+            words.pop()  # "Maria Thanks": the run stops at the first word that is not a name
+        if words and all(_name_like(w) or _IS_SUFFIX.fullmatch(w) for w in words):
+            end = m.end()
+            for word in words:
+                end = text.index(word, end) + len(word)
+            found.append((m.start(), end))
+        elif _GREETING.search(text[max(0, m.start() - 24) : m.start()]) and not text[m.end() : m.end() + 1].isalnum():
+            found.append((m.start(), m.end()))
+    return found

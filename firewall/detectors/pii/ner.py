@@ -104,6 +104,8 @@ class NerModel:
 
 _WORD = re.compile(r"[^\s]+")
 _CORE = re.compile(r"^[\W_]*(.*?)[\W_]*$", re.S)
+_MARKER = re.compile(r"[-*+•|#>]{1,6}|\d{1,3}[.)]|\(?[a-z]\)|\*\*\w*:?\*\*")
+"""A list bullet, a table bar or a heading mark: the word after it opens a sentence."""
 CONTEXT_WORDS = 5
 """Words of context NER sees on each side of a capitalised word."""
 
@@ -128,7 +130,9 @@ use usually we welcome well what when where whether which while who why will wit
 
 NOT_NAMES = frozenset("""
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july
-august september october november december i ok api url id faq
+august september october november december mon tue tues wed thu thur thurs fri sat sun jan feb mar apr
+jun jul aug sep sept oct nov dec i ok api url id faq email e-mail phone mobile tel fax address name
+names city country postcode zip street contact contacts notes note total subtotal amount status
 b.sc. m.sc. b.a. m.a. ph.d. phd mba md b.eng. m.eng. llb llm
 """.split())
 """Capitalised words that are never a person or a place on their own."""
@@ -144,14 +148,19 @@ def _candidate(word: str, first: bool) -> bool:
     return not (first and lower in OPENERS)
 
 
-def windows(text: str) -> list[tuple[int, int]]:
+def windows(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """(start, end) of the stretches of `text` NER must read: CONTEXT_WORDS words around each
-    capitalised word that is not a sentence opener, merged, each within one line."""
+    capitalised word that is not a sentence opener nor inside a `known` span (already decided),
+    merged, each within one line."""
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in text.split("\n"):
         words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(line)]
-        hits = [i for i, (_, _, w) in enumerate(words) if _candidate(w, i == 0)]
+        hits = [
+            i for i, (a, b, w) in enumerate(words)
+            if _candidate(w, i == 0 or _MARKER.fullmatch(words[i - 1][2]) is not None)
+            and not any(s <= offset + a and offset + b <= e for s, e in known)
+        ]
         begin = end = -1
         for i in hits:
             lo, hi = max(0, i - CONTEXT_WORDS), min(len(words) - 1, i + CONTEXT_WORDS)

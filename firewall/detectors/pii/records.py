@@ -88,7 +88,7 @@ def _cells(line: str) -> list[tuple[int, int]]:
     return [(a + 1, b) for a, b in zip(edges, edges[1:], strict=False)]
 
 
-_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$")
+_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{1,64}:?[ \t]*(?:\|[ \t]*:?-{1,64}:?[ \t]*){0,64}\|?[ \t]*$")
 
 
 def _table_cells(unit: str) -> list[Field]:
