@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from firewall.detectors.pii import names, presidio, records
 from firewall.detectors.pii.catalog import DEFAULT_REGIONS, LABELS
-from firewall.detectors.pii.ner import NerModel, load_model, windows
+from firewall.detectors.pii.ner import NerModel, load_model, opens_sentence, windows
 from firewall.errors import DetectorError
 from firewall.model import Finding
 
@@ -199,6 +199,7 @@ class PiiDetector:
         quiet = [(f.value_start, f.value_end) for f in fields if f.kind == "other"]
         results: list[Raw] = []
         ner_spans = [(s, e) for entity, s, e, _, _ in found if entity in _NER_ENTITIES and entity != "PERSON"]
+        german = names.capitalises_nouns(unit)
         for entity, s, e, score, words in found:
             if entity == "KNOWN_NAME":
                 if _overlaps(s, e, ner_spans):
@@ -209,6 +210,17 @@ class PiiDetector:
                     s, e = names.whole_name(unit, s, e)
                     if names.after_article(unit, s):
                         continue
+                    if names.facility(unit[s:e]):
+                        continue
+                    if " " not in unit[s:e]:
+                        verdict = names.lone_word_verdict(unit, s, e, opens_sentence(unit, s) or german)
+                        if verdict is None:
+                            continue
+                        entity = verdict
+                    elif german and not names.known_names(unit[s:e]):
+                        continue  # "Die Bearbeitung", "Bringen Sie": capitalised German words
+                elif entity == "LOCATION" and german and " " not in unit[s:e] and unit[s:e].lower() not in names.places():
+                    continue
                 if not names.plausible(unit[s:e]) or _inside(s, e, quiet):
                     continue
             if _overlaps(s, e, keys) or unit[s:e] in self._allow:

@@ -20,6 +20,7 @@ _NAME_WORD = r"(?:[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*)"
 _CAP_WORD = rf"(?:(?=[A-ZÀ-ÖØ-Þ]){_NAME_WORD})"
 _INITIAL = r"(?:[A-ZÀ-ÖØ-Þ]\.)"
 _IS_INITIAL = re.compile(_INITIAL)
+_CAMEL = re.compile(r"^(?!Mc|Mac|De|Di|Le|La|Van|Von|O['’])\w*[a-z][A-Z]")
 _IS_SUFFIX = re.compile(rf"{_SUFFIX_WORD},?")
 _IS_NAME_WORD = re.compile(rf"{_NAME_WORD}\.?")
 _WORDS_BEFORE = re.compile(rf"(?:(?:{_CAP_WORD}|{_INITIAL}) ){{0,4}}$")
@@ -79,6 +80,28 @@ def after_article(text: str, start: int) -> bool:
     return bool(before) and text[start - 1 : start] == " " and before[-1].lower() in _ARTICLES
 
 
+_GERMAN = frozenset("der die das und ist nicht mit für sie ihre ihr bitte wir den dem ein eine auf bei von im zur zum wird werden sind haben".split())
+_ENGLISH = frozenset("the and is are not with for you your please we to of in on at be this that".split())
+_FACILITIES = frozenset("""room park residence hostel hostal hotel user test station street bahnhof hauptbahnhof
+compose bank group team cafe café restaurant museum church bridge tower house hall center centre
+library livraria school university college hospital clinic airport terminal gate garden gardens
+market square palace castle cathedral beach island valley mountain river lake bay port inc ltd llc
+gmbh corp company services solutions systems labs studio studios""".split())
+
+
+def capitalises_nouns(text: str) -> bool:
+    """Whether `text` reads as German, where every noun is capitalised ("die Rechnung")."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    german = sum(w in _GERMAN for w in words)
+    return german >= 2 and german > sum(w in _ENGLISH for w in words)
+
+
+def facility(span: str) -> bool:
+    """Whether a multi-word span names a thing or a place rather than a person ("Room Aurora",
+    "Hostal Las Letras", "Test User")."""
+    return any(w.lower() in _FACILITIES for w in span.split())
+
+
 def plausible(span: str) -> bool:
     """NER on code and logs names identifiers as people (SLACK_BOT_TOKEN, git reset, eu-west-1).
 
@@ -93,15 +116,42 @@ def plausible(span: str) -> bool:
             continue
         if not _IS_NAME_WORD.fullmatch(word) or not word[0].isupper() or not any(c.islower() for c in word):
             return False
+        if _CAMEL.search(word):
+            return False  # ConnectionError, GitHub: identifiers, not names (McKenzie, DeAngelo are)
         names += 1
     return names > 0
 
 
 @cache
+def _word_list(name: str) -> frozenset[str]:
+    text = Path(__file__).with_name(name).read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
 def first_names() -> frozenset[str]:
     """Common given names, lower case (first_names.txt: US census lists and a supplement)."""
-    text = (Path(__file__).with_name("first_names.txt")).read_text(encoding="utf-8")
-    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+    return _word_list("first_names.txt")
+
+
+def places() -> frozenset[str]:
+    """Countries and large cities, one word each, lower case (places.txt)."""
+    return _word_list("places.txt")
+
+
+def lone_word_verdict(text: str, start: int, end: int, opens_sentence: bool) -> str | None:
+    """What NER's one-word PERSON text[start:end] really is: "PERSON", "LOCATION" (a known place),
+    or None (a common noun: "Remote", "Landlord" opening a line, a German noun)."""
+    word = text[start:end].lower()
+    if word in places():
+        return "LOCATION"
+    if word in first_names() or _TITLED.search(text[max(0, start - 12) : start]):
+        return "PERSON"
+    if word in OPENERS or word in NOT_NAMES or opens_sentence:
+        return None
+    return "PERSON"
+
+
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Herr|Frau|Mme|Sra|Sr)\.? $")
 
 
 _CAPITALISED = re.compile(rf"(?<![\w.@/-]){_CAP_WORD}")
@@ -112,12 +162,31 @@ _GREETING = re.compile(
 )
 
 
+_INITIALED = re.compile(
+    rf"(?<![\w.])(?:{_INITIAL} ){{1,2}}(?P<surname>{_CAP_WORD})(?![\w@])"  # S. Patel, A. C. Okonjo
+    rf"|(?<![\w.])(?:(?:van|von|de|der|den|da|di|du|le|la|el) ){{0,2}}(?P<reversed>{_CAP_WORD}), (?:{_INITIAL} ?){{1,3}}(?!\w)"
+)
+
+
 def known_names(text: str) -> list[tuple[int, int]]:
     """People NER missed: a common given name followed by a surname ("Fernanda Costa", "Oliver
-    J. Smith"), or a given name alone right after a greeting or sign-off ("Thanks, Sophie")."""
-    found = []
+    J. Smith"), a given name alone right after a greeting or sign-off ("Thanks, Sophie"), and
+    initials with a surname ("S. Patel", "Okonjo, A. C.")."""
+    found = [
+        (m.start(), m.end() - (m.group().endswith(" ")))
+        for m in _INITIALED.finditer(text)
+        if _name_like(m.group("surname") or m.group("reversed")) and (m.group("surname") or m.group("reversed")).lower() not in places()
+    ]
+    found += _given_names(text, found)
+    return sorted(found)
+
+
+def _given_names(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
     for m in _CAPITALISED.finditer(text):
         if m.group().lower() not in first_names() or (found and m.start() < found[-1][1]):
+            continue
+        if any(a <= m.start() < b for a, b in taken):
             continue
         surname = _SURNAMES.match(text, m.end())
         words = surname.group().replace(",", " ").split() if surname else []

@@ -148,6 +148,13 @@ def _candidate(word: str, first: bool) -> bool:
     return not (first and lower in OPENERS)
 
 
+def opens_sentence(text: str, start: int) -> bool:
+    """Whether the word at text[start] is the first of its line or sentence (after any bullet)."""
+    before = text[max(0, start - 12) : start]
+    line = before.rsplit("\n", 1)[-1].split()
+    return not line or (len(line) == 1 and _MARKER.fullmatch(line[0]) is not None) or before.rstrip().endswith((".", "!", "?", ":"))
+
+
 def windows(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """(start, end) of the stretches of `text` NER must read: CONTEXT_WORDS words around each
     capitalised word that is not a sentence opener nor inside a `known` span (already decided),
