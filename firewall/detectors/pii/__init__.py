@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from firewall.detectors.pii import names, presidio, records
@@ -175,14 +176,15 @@ class PiiDetector:
         """Everything every finder proposes in `unit`, before the unit-level rules."""
         found: list[tuple[str, int, int, float, tuple[str, ...]]] = []
         for model in self._ner:
-            for w_start, w_end in _ner_windows(unit):
+            for w_start, w_end in _plan(unit)[2]:
                 for entity, s, e in self._window_entities(model, unit[w_start:w_end]):
                     if entity in self._wanted:
                         found.append((entity, w_start + s, w_start + e, 0.85, ()))
         if "PERSON" in self._wanted:
-            found += [("KNOWN_NAME", s, e, 0.85, ()) for s, e in names.known_names(unit)]
+            found += [("KNOWN_NAME", s, e, 0.85, ()) for s, e in _plan(unit)[1]]
         if "LOCATION" in self._wanted:
             found += [("ADDRESS", s, e, 0.9, ()) for s, e in _find_addresses(unit)]
+            found += [("LOCATION", s, e, 0.85, ()) for s, e in names.known_places(unit)]
         if self._phones is not None:
             found += [("PHONE_NUMBER", s, e, score, ()) for s, e, score in self._phones.find(unit)]
         if self._recognizers:
@@ -193,7 +195,7 @@ class PiiDetector:
 
     def _filter(self, unit: str, found: list[tuple[str, int, int, float, tuple[str, ...]]]) -> list[Raw]:
         """Apply the record, name, place, allow and score rules; resolve overlaps."""
-        fields = records.fields(unit)
+        fields = _plan(unit)[0]
         keys = [(f.key_start, f.key_end) for f in fields
                 if f.key_end > f.key_start and (f.kind is not None or f.value_start == f.value_end)]
         quiet = [(f.value_start, f.value_end) for f in fields if f.kind == "other"]
@@ -212,6 +214,8 @@ class PiiDetector:
                         continue
                     if names.facility(unit[s:e]):
                         continue
+                    if " " not in unit[s:e] and names.quoted(unit, s, e):
+                        continue  # 'In German, "Rechnung" means invoice': a word, not a person
                     if " " not in unit[s:e]:
                         verdict = names.lone_word_verdict(unit, s, e, opens_sentence(unit, s) or german)
                         if verdict is None:
@@ -241,9 +245,8 @@ class PiiDetector:
         if self.settings.places != "always":
             personal = any(r[0] in _PERSONAL or r[0] == "ADDRESS" for r in results) or bool(_EMAIL.search(unit)) \
                 or any(f.kind in ("person", "address") for f in fields)
-            if not personal:
-                keyed = {(f.value_start, f.value_end) for f in fields if f.kind == "place"}
-                results = [r for r in results if r[0] != "LOCATION" or (r[1], r[2]) in keyed]
+            if not personal:  # a place alone, even in a "City" column of office hours, is nobody's
+                results = [r for r in results if r[0] != "LOCATION"]
         return _resolve(results)
 
     def _window_entities(self, model: NerModel, window: str) -> list[tuple[str, int, int]]:
@@ -261,7 +264,7 @@ class PiiDetector:
         """Batch NER over the windows of `units_` not yet in the cache (one nlp.pipe call)."""
         if not self._ner:
             return
-        texts = list(dict.fromkeys(u[s:e] for u in units_ for s, e in _ner_windows(u)))
+        texts = list(dict.fromkeys(u[s:e] for u in units_ for s, e in _plan(u)[2]))
         for model in self._ner:
             with self._lock:
                 todo = [t for t in texts if (id(model), t) not in self._windows]
@@ -291,20 +294,22 @@ def _find_addresses(unit):  # DEV-SHIM: until address.py lands
     return find_addresses(unit)
 
 
-def _ner_windows(unit: str) -> list[tuple[int, int]]:
-    """Where NER reads `unit`: around capitalised words, but not around names the name list
-    already found, nor in field names, nor in fields whose name says what they hold ("Name:", a
-    "City" column, "Company:")."""
+@lru_cache(maxsize=4096)
+def _plan(unit: str) -> tuple[tuple[records.Field, ...], tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """What a unit is made of: its record fields, the names the name list finds, and where NER
+    must read it (around capitalised words, but not around names already found, nor in field
+    names, nor in fields whose name says what they hold: "Name:", a "City" column, "Company:")."""
     known = names.known_names(unit)
+    decided = known + names.known_places(unit)
     fields = records.fields(unit)
     if not fields:
-        return windows(unit, known)
+        return (), tuple(known), tuple(windows(unit, decided))
     masked = list(unit)
     for f in fields:
         spans = [(f.key_start, f.key_end)] + ([(f.value_start, f.value_end)] if f.kind is not None else [])
         for a, b in spans:
             masked[a:b] = [" " if c != "\n" else c for c in unit[a:b]]
-    return windows("".join(masked), known)
+    return tuple(fields), tuple(known), tuple(windows("".join(masked), decided))
 
 
 def _inside(s: int, e: int, spans: list[tuple[int, int]]) -> bool:

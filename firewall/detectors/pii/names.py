@@ -89,6 +89,15 @@ market square palace castle cathedral beach island valley mountain river lake ba
 gmbh corp company services solutions systems labs studio studios""".split())
 
 
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`", "*": "*"}
+
+
+def quoted(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands in quotes or emphasis of its own ("Rechnung", *Reisepass*)."""
+    before, after = text[start - 1 : start], text[end : end + 1]
+    return bool(before) and _QUOTES.get(before) == after
+
+
 def capitalises_nouns(text: str) -> bool:
     """Whether `text` reads as German, where every noun is capitalised ("die Rechnung")."""
     words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
@@ -200,3 +209,8 @@ def _given_names(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int
         elif _GREETING.search(text[max(0, m.start() - 24) : m.start()]) and not text[m.end() : m.end() + 1].isalnum():
             found.append((m.start(), m.end()))
     return found
+
+
+def known_places(text: str) -> list[tuple[int, int]]:
+    """Countries and large cities from the list, as single capitalised words ("Lisbon")."""
+    return [(m.start(), m.end()) for m in _CAPITALISED.finditer(text) if m.group().lower() in places()]

@@ -69,6 +69,10 @@ def quiet_imports() -> Iterator[None]:
 def load_model(model: str) -> Any:
     """The spaCy pipeline `model` with only its NER, or None (with one warning) if not installed."""
     with quiet_imports():
+        # Presidio first: it imports spaCy, and spaCy's load imports it back through its plugin
+        # hooks; taking them in one order means an application importing either on another
+        # thread meanwhile waits instead of deadlocking into a half-imported module.
+        import presidio_analyzer  # noqa: F401
         import spacy
 
         try:
@@ -106,7 +110,7 @@ _WORD = re.compile(r"[^\s]+")
 _CORE = re.compile(r"^[\W_]*(.*?)[\W_]*$", re.S)
 _MARKER = re.compile(r"[-*+•|#>]{1,6}|\d{1,3}[.)]|\(?[a-z]\)|\*\*\w*:?\*\*")
 """A list bullet, a table bar or a heading mark: the word after it opens a sentence."""
-CONTEXT_WORDS = 5
+CONTEXT_WORDS = 2
 """Words of context NER sees on each side of a capitalised word."""
 
 OPENERS = frozenset("""
