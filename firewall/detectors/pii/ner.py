@@ -116,18 +116,19 @@ CONTEXT_WORDS = 2
 OPENERS = frozenset("""
 a about above actually add after again all also although always an and another any anyway are as ask at
 be because before below best better both but by call can cannot check choose click close configure
-congratulations consider contact copy create currently dear deploy do does done each either email enable
-enter ensure escalate even every
+congratulations book closed consider contact copy create currently dear deploy do does done each either email enable
+enter ensure escalate even every everything failed
 example except feel finally find first fix follow following for from generally get go good great
-happy hello here hey hi how however i if ideally important in inform install instead invite is it its
+he happy hello here hey hi how however i if ideally important in inform install instead invite is it its
 just keep
 kind last let like make many may maybe meet message more most much my need never next no none not note
 notify now of
 ok okay on once one only open or other otherwise our overall ping please possibly quick quickly reach
 regards
-remember remove replace reply run say second see select send set should similarly since so some
+remember remove replace reply rows run say second see select send set she should similarly since so
+some
 sorry start step still such summarise summarize summary sure tell text thank thanks that the their then
-there these they third this those though thus to today together try two unfortunately unless update
+there these they third this those though thus to today together take try two unfortunately unless update
 use usually we welcome well what when where whether which while who why will with yes yet you your
 """.split())
 """Words that open a sentence with a capital letter without being a name."""
@@ -137,13 +138,17 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 august september october november december mon tue tues wed thu thur thurs fri sat sun jan feb mar apr
 jun jul aug sep sept oct nov dec i ok api url id faq email e-mail phone mobile tel fax address name
 names city country postcode zip street contact contacts notes note total subtotal amount status
+day ticket tickets account version tools product appendix security emergency engineering payroll
+python java javascript typescript golang rust docker kubernetes terraform ansible helm redis postgres
+postgresql mysql mongodb kafka grafana prometheus github gitlab jira slack linux ubuntu debian windows
+macos android nginx apache django flask react node npm git bash json yaml html sql http https
 b.sc. m.sc. b.a. m.a. ph.d. phd mba md b.eng. m.eng. llb llm
 """.split())
 """Capitalised words that are never a person or a place on their own."""
 
 
 def _candidate(word: str, first: bool) -> bool:
-    core = _CORE.match(word).group(1)  # type: ignore[union-attr]
+    core = re.split(r"['’]", _CORE.match(word).group(1))[0]  # type: ignore[union-attr]  # Here's → Here, I've → I
     if not core or not core[0].isupper() or not any(c.islower() for c in core):
         return False
     lower = core.lower()
