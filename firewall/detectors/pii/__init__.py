@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from firewall.detectors.pii import names, presidio, records
+from firewall.detectors.pii.address import find_addresses
 from firewall.detectors.pii.catalog import DEFAULT_REGIONS, LABELS
 from firewall.detectors.pii.ner import NerModel, load_model, opens_sentence, windows
 from firewall.errors import DetectorError
@@ -183,7 +184,7 @@ class PiiDetector:
         if "PERSON" in self._wanted:
             found += [("KNOWN_NAME", s, e, 0.85, ()) for s, e in _plan(unit)[1]]
         if "LOCATION" in self._wanted:
-            found += [("ADDRESS", s, e, 0.9, ()) for s, e in _find_addresses(unit)]
+            found += [("ADDRESS", s, e, 0.9, ()) for s, e in find_addresses(unit)]
             found += [("LOCATION", s, e, 0.85, ()) for s, e in names.known_places(unit)]
         if self._phones is not None:
             found += [("PHONE_NUMBER", s, e, score, ()) for s, e, score in self._phones.find(unit)]
@@ -284,14 +285,6 @@ def _phone_finder(regions):  # DEV-SHIM: until phones.py lands
     except ImportError:
         return None
     return PhoneFinder(regions)
-
-
-def _find_addresses(unit):  # DEV-SHIM: until address.py lands
-    try:
-        from firewall.detectors.pii.address import find_addresses
-    except ImportError:
-        return []
-    return find_addresses(unit)
 
 
 @lru_cache(maxsize=4096)
