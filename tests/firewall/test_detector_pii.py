@@ -207,8 +207,9 @@ def test_missing_model_warns_and_keeps_the_pattern_recognizers(
     warnings = [r for r in caplog.records if r.name == "firewall.detectors.pii" and r.levelno == logging.WARNING]
     assert [r for r in warnings if model in r.getMessage()], caplog.records
     text = "Maria Gonzalez from Barcelona gave her SSN 536-22-8725 to the clerk."
-    # recognizers and the name list work; without NER no place (and no name the list lacks)
-    assert spans(detector, text) == [("PERSON", "Maria Gonzalez"), ("SSN", "536-22-8725")]
+    # recognizers and the name and place lists work; without NER only what the lists know
+    assert spans(detector, text) == [("PERSON", "Maria Gonzalez"), ("LOCATION", "Barcelona"), ("SSN", "536-22-8725")]
+    assert spans(detector, "Adaeze Nwosu from Onitsha called.") == []
     assert PiiDetector(PiiSettings()).ner is True
 
 

@@ -28,6 +28,7 @@ from firewall.detectors.pii import names, presidio, records
 from firewall.detectors.pii.address import find_addresses
 from firewall.detectors.pii.catalog import DEFAULT_REGIONS, LABELS
 from firewall.detectors.pii.ner import NerModel, load_model, opens_sentence, windows
+from firewall.detectors.pii.phones import PhoneFinder
 from firewall.errors import DetectorError
 from firewall.model import Finding
 
@@ -88,7 +89,7 @@ class PiiDetector:
         self._loaded = threading.Event()
         self._load_failure: str | None = None
         threading.Thread(target=self._load, name="outguard-pii-load", daemon=True).start()
-        self._phones = _phone_finder(settings.phone_regions) if "PHONE_NUMBER" in wanted else None
+        self._phones = PhoneFinder(settings.phone_regions) if "PHONE_NUMBER" in wanted else None
         self._deny = [
             (entity, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"))
             for entity, terms in settings.deny.items() if terms
@@ -277,14 +278,6 @@ class PiiDetector:
             self._windows.update(entries)
             while len(self._windows) > 4 * _CACHE_SIZE:
                 self._windows.popitem(last=False)
-
-
-def _phone_finder(regions):  # DEV-SHIM: until phones.py lands
-    try:
-        from firewall.detectors.pii.phones import PhoneFinder
-    except ImportError:
-        return None
-    return PhoneFinder(regions)
 
 
 @lru_cache(maxsize=4096)
