@@ -267,3 +267,8 @@ def test_time_is_linear_on_runs_of_digits_and_separators(finder: PhoneFinder, te
     finder.find(text)
 
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_digits_of_an_iban_are_not_a_phone_number() -> None:
+    assert PhoneFinder().find("IBAN: GB82 WEST 1234 5698 7654 32 for the refund") == []
+    assert PhoneFinder().find("Desk WEST, call 020 7946 0958") != []

@@ -56,6 +56,7 @@ ID_WORDS = frozenset(
 )
 """Words that make a bare digit run after them an identifier, whatever else is near."""
 
+_CODE_GROUP = re.compile(r"\b[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){1,7} \Z")
 _RUN = re.compile(
     r"(?:[0-9]|[+(](?=[0-9]))"  # a first character the regex engine can scan for
     r"(?<![\w+][+(0-9])(?<!\w[.\-/][+(0-9])"  # not inside a token ("abc4155550172", "v10.0.19045")
@@ -212,6 +213,8 @@ class PhoneFinder:
         found: list[tuple[int, int, float]] = []
         for run in _RUN.finditer(text):
             if run.end() - run.start() >= MIN_DIGITS and not _WORD_CHAR.match(text, run.end()):  # not "…0172def"
+                if _CODE_GROUP.search(text[max(0, run.start() - 45) : run.start()]):
+                    continue  # the digits of an IBAN or account code ("GB82 WEST 1234 5698 7654 32")
                 found += self._read(text, run)
         return found
 
