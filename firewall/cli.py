@@ -40,6 +40,11 @@ def _firewall(rules_dir: Path, events: str | None, corpora: tuple[Path, ...] = (
         raise click.ClickException(str(exc)) from exc
 
 
+SCAN_WITHHELD = 3
+"""`outguard scan` exit status when a detector failed and the response was withheld (fail-closed):
+the scan could not be completed. Whatever the rules decided (allow, redact, block) exits 0."""
+
+
 @click.group()
 @click.version_option(package_name="outguard")
 def main() -> None:
@@ -50,13 +55,18 @@ def main() -> None:
 @click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
 @RULES_OPTION
 @EVENTS_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: text, action, status, findings.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: text, action, status, findings, error.")
 @click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also look for spans of this corpus index (repeatable).")
 @click.option("--prompt", default=None, help="The prompt the text answers (text it supplied is an echo, not a leak).")
 def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_json: bool,
          corpora: tuple[Path, ...], prompt: str | None) -> None:
-    """Scan FILE (or standard input, '-') and print what the firewall would emit."""
+    """Scan FILE (or standard input, '-') and print what the firewall would emit.
+
+    Exits 3 when a detector failed and the response was withheld (fail-closed); a detector failure
+    is also one line on standard error (without --json).
+    """
     try:
         text = source.read()
     except UnicodeDecodeError as exc:
@@ -70,6 +80,11 @@ def scan(source: click.utils.LazyFile, rules_dir: Path, events: str | None, as_j
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:
         click.echo(verdict.text, nl=not verdict.text.endswith("\n"))
+        if verdict.error is not None:
+            outcome = "withheld (fail-closed)" if verdict.status == "fail_closed" else "passed anyway (fail-open)"
+            click.echo(f"outguard: detector {verdict.error}; the response was {outcome}", err=True)
+    if verdict.status == "fail_closed":
+        sys.exit(SCAN_WITHHELD)
 
 
 @main.command()

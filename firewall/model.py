@@ -38,6 +38,22 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectorFailure:
+    """A detector that raised or ran past its budget, and why: only types and figures (an
+    exception's message may quote the scanned text, so it is never kept)."""
+
+    detector: str
+    reason: str
+    """E.g. "raised ValueError" or "ran 1,200 ms, over its budget of 1,000 ms for 6,000 characters"."""
+
+    def __str__(self) -> str:
+        return f"{self.detector}: {self.reason}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"detector": self.detector, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one finding.
 
@@ -75,12 +91,17 @@ class Verdict:
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Time spent in each detector."""
     errors: tuple[str, ...] = ()
-    """Why a detector failed, when status is not "scanned"."""
+    """Every detector failure, as "<detector>: <reason>" (shadow detectors' too, marked "(shadow)")."""
     blocked_by: str | None = None
-    """The rule (or "detector:<name>") that blocked the response."""
+    """The rule that blocked the response; None when none did (a detector failure that withheld
+    it is `error`, never a rule)."""
     shadow: tuple[Outcome, ...] = ()
     """Hits of rules and detectors in shadow mode, ordered like `findings`: what they would have
     done. They change nothing: not the text, the action, a block, nor the quotas."""
+    error: DetectorFailure | None = None
+    """The detector failure that decided `status`: with "fail_closed" the one that withheld the
+    response (unless a rule's block had already done so: `blocked_by` then names the rule), with
+    "fail_open" the first one the response passed despite. None when no enforced detector failed."""
 
     @property
     def labels(self) -> list[str]:
@@ -111,13 +132,16 @@ class Verdict:
         return "".join([*pieces, self.text[last:]])
 
     def to_dict(self) -> dict[str, object]:
-        """The `outguard scan --json` shape: offsets index the input text. `shadow` (present only
-        when shadow rules matched) lists their hits with the action they would have taken."""
+        """The `outguard scan --json` shape: offsets index the input text. `error` is the detector
+        failure that decided the status (`{"detector", "reason"}`, null when none). `shadow`
+        (present only when shadow rules matched) lists their hits with the action they would have
+        taken."""
         body: dict[str, object] = {
             "text": self.text,
             "action": self.action,
             "status": self.status,
             "findings": [f.to_dict() for f in self.findings],
+            "error": self.error.to_dict() if self.error is not None else None,
         }
         if self.shadow:
             body["shadow"] = [{**o.finding.to_dict(), "action": o.action} for o in self.shadow]

@@ -11,11 +11,21 @@ from typing import TYPE_CHECKING
 from firewall.actions import Coverage, Renderer, Segment, order_key, preview, resolve
 from firewall.detectors import Detector, build_detectors
 from firewall.keys import install_key
-from firewall.model import ActionKind, Finding, Outcome, Status, Verdict
+from firewall.model import ActionKind, DetectorFailure, Finding, Outcome, Status, Verdict
 
 if TYPE_CHECKING:
     from firewall.policy.policy import Policy
     from firewall.streaming import StreamScanner
+
+BUDGET_CHARS = 4000
+"""A detector's budget is `detector_budget_ms` per started 4,000 characters of the text it is given:
+NER and other per-character work grows with the text, so a long answer is not failed for its length."""
+
+
+def budget_ms(policy_budget_ms: float, chars: int) -> float:
+    """The time one `find` call on `chars` characters may take: the policy's budget per started
+    `BUDGET_CHARS` characters (at least one: up to 4,000 characters get the budget as configured)."""
+    return policy_budget_ms * max(1, -(-chars // BUDGET_CHARS))
 
 
 @dataclass
@@ -24,8 +34,8 @@ class Detection:
 
     findings: list[Finding]
     timings_ms: dict[str, float]
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    """(detector, reason) for each detector that raised or ran past the budget."""
+    failures: list[DetectorFailure] = field(default_factory=list)
+    """Each detector that raised or ran past its budget, and why (types and figures only)."""
 
     def merge(self, other: Detection) -> None:
         """Add what other detectors found in the same scan step."""
@@ -46,7 +56,6 @@ class Scanner:
         self.lookbehind = max((getattr(d, "lookbehind", 0) for d in self.detectors), default=0)
         """Most text before a stream window that a detector's decisions may depend on."""
         self.renderer = Renderer(policy, key if key is not None else install_key())
-        self._budget_s = policy.detector_budget_ms / 1000
 
     def prefetch(self, texts: list[str]) -> None:
         """Let detectors that batch (PII: spaCy's nlp.pipe) analyse many texts ahead of scanning."""
@@ -61,8 +70,13 @@ class Scanner:
         return [d.with_prompt(prompt) if hasattr(d, "with_prompt") else d for d in self.detectors]
 
     def detect(self, text: str, start: int = 0, detectors: list[Detector] | None = None) -> Detection:
-        """Run every detector on `text` (findings from `start` on); never raises for a detector."""
+        """Run every detector on `text` (findings from `start` on); never raises for a detector.
+
+        A detector fails when it raises or runs past its budget, `detector_budget_ms` per started
+        4,000 characters of `text` (see `budget_ms`); a failed detector's findings are dropped.
+        """
         detection = Detection([], {})
+        budget = budget_ms(self.policy.detector_budget_ms, len(text))
         for detector in self.detectors if detectors is None else detectors:
             if hasattr(detector, "wait_loaded"):
                 detector.wait_loaded()  # models still loading in the background: not the scan's time
@@ -74,12 +88,12 @@ class Scanner:
                 found, reason = [], f"raised {type(exc).__name__}"
             else:
                 reason = None
-            elapsed = time.perf_counter() - began
-            detection.timings_ms[detector.name] = elapsed * 1000
-            if reason is None and elapsed > self._budget_s:
-                reason = f"ran {elapsed * 1000:.0f} ms, over its budget of {self._budget_s * 1000:.0f} ms"
+            elapsed_ms = (time.perf_counter() - began) * 1000
+            detection.timings_ms[detector.name] = elapsed_ms
+            if reason is None and elapsed_ms > budget:
+                reason = f"ran {elapsed_ms:,.0f} ms, over its budget of {budget:,.0f} ms for {len(text):,} characters"
             if reason is not None:
-                detection.failures.append((detector.name, reason))
+                detection.failures.append(DetectorFailure(detector.name, reason))
             else:
                 detection.findings.extend(found)
         return detection
@@ -132,6 +146,8 @@ class Decisions:
         self.errors: list[str] = []
         self.timings_ms: dict[str, float] = {}
         self.blocked_by: str | None = None
+        self.error: DetectorFailure | None = None
+        """The failure that set `status` (fail_closed or fail_open)."""
         self.stopped = False
         self._cut_after = scanner.policy.detector_settings.get("corpus", {}).get("cut_after")
         self._protected = 0  # characters of protected text chosen so far
@@ -142,14 +158,16 @@ class Decisions:
         """Account for one detection's timings and failures (may stop the scan: fail-closed)."""
         for name, ms in detection.timings_ms.items():
             self.timings_ms[name] = self.timings_ms.get(name, 0.0) + ms
-        for name, reason in detection.failures:
-            if name in self._scanner.policy.shadow_detectors:
-                self.errors.append(f"{name} (shadow): {reason}")  # reported; a trial never blocks
+        for failure in detection.failures:
+            if failure.detector in self._scanner.policy.shadow_detectors:
+                self.errors.append(f"{failure.detector} (shadow): {failure.reason}")  # a trial never blocks
                 continue
-            self.errors.append(f"{name}: {reason}")
+            self.errors.append(str(failure))
+            if self.error is None:
+                self.error = failure
             if self._scanner.policy.fail_mode == "closed":
                 self.status = "fail_closed"
-                self._stop(f"detector:{name}")
+                self._stop(failure=failure)
             elif self.status == "scanned":
                 self.status = "fail_open"
 
@@ -247,11 +265,13 @@ class Decisions:
         self._out_len += len(piece)
         return piece
 
-    def _stop(self, rule: str) -> None:
+    def _stop(self, rule: str | None = None, *, failure: DetectorFailure | None = None) -> None:
+        """Withhold the rest of the response: a rule's block (`rule`) or a detector that failed
+        closed (`failure`, which names no rule)."""
         if not self.stopped:
             self.stopped = True
             self._pending.clear()
-            self.refusal = self._emit(self._scanner.policy.refusal_for(rule))
+            self.refusal = self._emit(self._scanner.policy.refusal_for(rule, failure=failure))
             self.blocked_by = rule
 
     def verdict(self) -> Verdict:
@@ -275,6 +295,7 @@ class Decisions:
             timings_ms=dict(self.timings_ms),
             errors=tuple(self.errors),
             blocked_by=self.blocked_by,
+            error=self.error,
             shadow=tuple(
                 Outcome(finding, kind, *self._where_emitted(finding), shown, digest, shadow=True)
                 for finding, kind, shown, digest in self._shadow

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from firewall.model import Verdict
+from firewall.model import DetectorFailure, Verdict
 
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 """Which process wrote an event (host:pid), so a fleet's console can tell instances apart."""
@@ -64,7 +64,12 @@ class Event:
     findings: tuple[EventFinding, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    """Every detector failure, as "<detector>: <reason>"."""
     blocked_by: str | None = None
+    """The rule that blocked the response (None when a detector failure withheld it: see `error`)."""
+    error: DetectorFailure | None = None
+    """The detector failure that decided the status (fail_closed / fail_open): stored as
+    `{"detector", "reason"}`, null when none. Events written before it existed read back as None."""
     chunks: int | None = None
     message: str | None = None
     dropped: int | None = None
@@ -106,6 +111,7 @@ class Event:
             timings_ms={k: round(v, 3) for k, v in verdict.timings_ms.items()},
             errors=verdict.errors,
             blocked_by=verdict.blocked_by,
+            error=verdict.error,
             **context,
         )
 
@@ -121,6 +127,8 @@ class Event:
             EventFinding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in known.get("findings", ())
         )
         known["errors"] = tuple(known.get("errors", ()))
+        error = known.get("error")
+        known["error"] = DetectorFailure(**{k: v for k, v in error.items() if k in _FAILURE_FIELDS}) if error else None
         return cls(**known)
 
     @classmethod
@@ -136,3 +144,4 @@ class Event:
 
 _EVENT_FIELDS = {f.name for f in dataclasses.fields(Event)}
 _FINDING_FIELDS = {f.name for f in dataclasses.fields(EventFinding)}
+_FAILURE_FIELDS = {f.name for f in dataclasses.fields(DetectorFailure)}

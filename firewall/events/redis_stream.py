@@ -224,6 +224,7 @@ def encode(event: Event, *, ascii_only: bool = False) -> str:
     """
     body = dict(vars(event))
     body["findings"] = [dict(vars(f)) for f in event.findings]
+    body["error"] = event.error.to_dict() if event.error is not None else None
     body["id"] = None
     return json.dumps(body, ensure_ascii=ascii_only)
 

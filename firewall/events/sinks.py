@@ -22,6 +22,8 @@ from firewall.events.redis_stream import RedisStreamSink, redact, storable_json
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
+"""The table's layout. The JSON body grows without a new version: readers ignore fields they do not
+know and default the ones missing (`error` read from an older event is None)."""
 
 
 class Sink(Protocol):

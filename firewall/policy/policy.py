@@ -12,7 +12,7 @@ from firewall.canaries import Canary
 from firewall.model import ActionKind
 
 if TYPE_CHECKING:
-    from firewall.model import Finding
+    from firewall.model import DetectorFailure, Finding
 
 
 PATTERN_DETECTOR = "patterns"
@@ -148,6 +148,14 @@ class Policy:
         actions = (self.default_action, *self.label_actions.values(), *self.rule_actions.values())
         return bool(self.shadow_rules or self.shadow_detectors) or any(a.kind == "flag" for a in actions)
 
-    def refusal_for(self, rule: str) -> str:
-        """The refusal text naming the rule that blocked (plain replace: never a format string)."""
-        return self.refusal.replace("{rule}", rule)
+    def refusal_for(self, rule: str | None = None, *, failure: DetectorFailure | None = None) -> str:
+        """The refusal text: the policy's `refusal` naming the rule that blocked, or, when a
+        detector failed closed (`failure`), a text saying which detector failed and why, which
+        never claims that a rule matched.
+
+        The rule id and the failure are inserted as data, never through a format string: one
+        holding "{rule}", "{0}" or "%s" comes out as written.
+        """
+        if failure is not None:
+            return f"[outguard] This response was withheld because a detector failed ({failure})."
+        return self.refusal.replace("{rule}", rule or "")

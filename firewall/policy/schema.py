@@ -201,6 +201,7 @@ class PolicyModel(_Strict):
 
     fail_mode: Literal["closed", "open"] = "closed"
     detector_budget_ms: float = Field(default=250.0, gt=0, le=60_000)
+    """Milliseconds one detector may take per started 4,000 characters of the text it is given."""
     refusal: str = Field(
         default="[outguard] This response was withheld (rule {rule}).", min_length=1, max_length=500
     )

@@ -30,13 +30,14 @@ def write_transcript(path: Path, **record: object) -> Path:
 
 
 def test_scan_json_prints_one_object_with_the_documented_shape() -> None:
-    """`scan - --json` prints exactly one JSON object: text, action, status and findings."""
+    """`scan - --json` prints exactly one JSON object: text, action, status, findings and error."""
     result = run("scan", "-", "--json", *NO_EVENTS, stdin=README_EXAMPLE)
 
     assert result.exit_code == 0, result.output
     [line] = result.stdout.strip().splitlines()
     body = json.loads(line)
-    assert set(body) == {"text", "action", "status", "findings"}
+    assert set(body) == {"text", "action", "status", "findings", "error"}
+    assert body["error"] is None
     assert body["text"] == "Mail me at [EMAIL], key [SECRET:stripe]"
     assert (body["action"], body["status"]) == ("redact", "scanned")
     finding_keys = {"detector", "rule", "label", "start", "end", "score"}

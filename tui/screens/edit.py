@@ -228,7 +228,7 @@ class TryScreen(ModalScreen[None]):
             with self.ruleset.staged_folder() as staged, ThreadPoolExecutor(2) as pool:
                 before, after = pool.map(lambda folder: scan_json(text, Path(folder)), (self.ruleset.folder, staged))
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            before = after = {"error": f"could not scan: {type(exc).__name__}: {exc}"}
+            before = after = {"problem": f"could not scan: {type(exc).__name__}: {exc}"}
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, text, before, after)
 
@@ -241,24 +241,33 @@ class TryScreen(ModalScreen[None]):
         self.text = self.query_one(TextArea).text
 
 
+SCAN_WITHHELD = 3
+"""`outguard scan` exits 3 when a detector failed closed; its JSON still says which, and why."""
+
+
 def scan_json(text: str, rules: Path) -> dict[str, Any]:
-    """`outguard scan --json` on `text` under `rules` (text goes through stdin, never argv)."""
+    """`outguard scan --json` on `text` under `rules` (text goes through stdin, never argv); a scan
+    that could not run at all comes back as `{"problem": <its stderr>}`."""
     done = subprocess.run(
         [sys.executable, "-m", "firewall", "scan", "--json", "--events", "none", "--rules", str(rules), "-"],
         input=text, capture_output=True, text=True, timeout=120, check=False,
     )
-    if done.returncode != 0:
-        return {"error": done.stderr.strip()[-2000:] or f"exit {done.returncode}"}
+    if done.returncode not in (0, SCAN_WITHHELD):
+        return {"problem": done.stderr.strip()[-2000:] or f"exit {done.returncode}"}
     return json.loads(done.stdout)
 
 
 def render_scan(title: str, text: str, result: dict[str, Any]) -> Text:
     out = Text(f"{title}: ", style="bold")
-    if "error" in result:
-        out.append(printable(result["error"], keep="\n"), style="red")
+    if "problem" in result:
+        out.append(printable(result["problem"], keep="\n"), style="red")
         return out
     labels = sorted({f["label"] for f in result["findings"]})
     out.append(f"{result['action']} · {', '.join(labels) or 'no findings'}\n")
+    if failure := result.get("error"):
+        out.append(printable(f"✗ detector {failure['detector']} failed: {failure['reason']} ({result['status']})"),
+                   style="red")
+        out.append("\n")
     marked = Text(printable(text, keep="\n"))
     for finding in result["findings"]:
         marked.stylize(label_style(finding["label"]), finding["start"], finding["end"])

@@ -67,9 +67,37 @@ def header(event: Event) -> Text:
     return Text(printable(" · ".join(parts)), style="bold")
 
 
+def failure(event: Event) -> tuple[str, str] | None:
+    """(detector, reason) of the detector failure that decided the event's status: its `error`, or,
+    for an event written before events carried one, its first failure that was not a shadow's."""
+    if event.error is not None:
+        return event.error.detector, event.error.reason
+    if event.status in ("fail_open", "fail_closed"):
+        for error in event.errors:
+            detector, _, reason = error.partition(": ")
+            if not detector.endswith("(shadow)"):
+                return detector, reason.strip()
+    return None
+
+
+def failure_line(event: Event) -> Text | None:
+    """One line saying which detector failed, why, and what became of the response (or None)."""
+    failed = failure(event)
+    if failed is None:
+        return None
+    detector, reason = failed
+    if event.status == "fail_closed":
+        outcome = "response withheld (fail-closed)"
+    elif event.status == "fail_open":
+        outcome = "response passed without it (fail-open)"
+    else:
+        outcome = f"status {event.status or '—'}"
+    return Text(printable(f"✗ detector {detector} failed: {reason} · {outcome}"), style="bold")
+
+
 def pipeline_rows(event: Event) -> list[tuple[str, str, str]]:
     """(detector, outcome, ms) per detector, in the spirit of `cscli explain`."""
-    failed = {e.partition(":")[0]: e.partition(":")[2].strip() for e in event.errors}
+    failed = {e.partition(": ")[0]: e.partition(": ")[2].strip() for e in event.errors}
     matched: dict[str, int] = {}
     for f in event.findings:
         matched[f.detector] = matched.get(f.detector, 0) + 1
@@ -96,6 +124,7 @@ class DetailPane(Vertical):
     DetailPane TabbedContent { height: 1fr; }
     DetailPane VerticalScroll { height: 1fr; }
     DetailPane #legend { height: auto; padding: 0 1; }
+    DetailPane #failure { height: auto; padding: 0 1; color: $error; display: none; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -110,6 +139,7 @@ class DetailPane(Vertical):
                 with VerticalScroll():
                     yield Static(Text(""), id="output")
             with TabPane("Findings", id="tab-findings"):
+                yield Static(Text(""), id="failure")
                 yield DataTable(id="findings", cursor_type="row", zebra_stripes=True)
             with TabPane("Prompt", id="tab-prompt"), VerticalScroll():
                 yield Static(Text(""), id="prompt")
@@ -130,7 +160,12 @@ class DetailPane(Vertical):
         else:
             self.query_one("#output", Static).update(Text(printable(event.message or "", keep="\n")))
             self.query_one("#legend", Static).update(Text(""))
+        line = failure_line(event)
+        shown = self.query_one("#failure", Static)
+        shown.update(line if line is not None else Text(""))
+        shown.display = line is not None
         findings = self.query_one("#findings", DataTable)
+        findings.display = bool(event.findings) or line is None
         findings.clear()
         for number, f in enumerate(event.findings, 1):
             action = f"shadow: would {f.action}" if f.shadow else f.action
@@ -145,6 +180,8 @@ class DetailPane(Vertical):
             pipeline.add_row(*(Text(printable(v)) for v in row))
         if event.blocked_by:
             pipeline.add_row(Text("blocked by"), Text(printable(event.blocked_by)), Text(""))
+        elif event.status == "fail_closed" and (failed := failure(event)) is not None:
+            pipeline.add_row(Text("withheld by"), Text(printable(f"{failed[0]} failing (fail-closed)")), Text(""))
 
     def selected_finding(self) -> int | None:
         """Index of the finding under the Findings tab's cursor, when that tab shows."""
