@@ -179,3 +179,27 @@ def test_short_lines_run_on_and_long_lines_end_a_unit() -> None:
     assert units(record) == [(0, len(record))]
     prose = "x" * 90 + "\nNext line"
     assert len(units(prose)) == 2
+
+
+def test_a_megabyte_answer_is_scanned_not_withheld_and_streams_equal() -> None:
+    """1 MB of prose and code under the default policy's own budget (not the test fixture's)."""
+    from firewall import Scanner
+    from firewall.policy.loader import load_policy
+    from tests.conftest import KEY, ROOT
+
+    scanner = Scanner(load_policy(ROOT / "rules"), key=KEY)
+    block = (
+        "Paragraph {n}: the deployment finished and the cache was warmed before traffic moved over. "
+        "Ask Jonas Weber if the numbers look wrong.\n\n"
+        "```python\ndef handler_{n}(event):\n    return process(event, retries=3)\n```\n\n"
+    )
+    text = "".join(block.format(n=n) for n in range(1_000_000 // len(block) + 1))
+    assert len(text) >= 1_000_000
+
+    whole = scanner.scan(text)
+
+    assert whole.status == "scanned" and whole.error is None
+    assert "Jonas" not in whole.text and whole.text.count("[PERSON]") == text.count("Jonas Weber")
+    stream = scanner.incremental()
+    out = "".join(stream.feed(text[i : i + 65_536]) for i in range(0, len(text), 65_536)) + stream.finish()
+    assert out == whole.text
