@@ -2,7 +2,7 @@
 
     from firewall import Firewall
     fw = Firewall.from_rules("rules/")
-    fw.scan("Mail me at jane@corp.example").text   # 'Mail me at [EMAIL]'
+    fw.scan("Mail me at jane@acmecorp.com").text   # 'Mail me at [EMAIL]'
 """
 
 from firewall.actions import deanonymize
@@ -15,7 +15,7 @@ from firewall.errors import (
     RuleError,
 )
 from firewall.firewall import Firewall
-from firewall.model import Finding, Outcome, Verdict
+from firewall.model import DetectorFailure, Finding, Outcome, Verdict
 from firewall.policy import Policy, check_rules, load_policy
 from firewall.scanner import Scanner
 from firewall.streaming import StreamScanner
@@ -23,6 +23,7 @@ from firewall.streaming import StreamScanner
 __all__ = [
     "ConfigError",
     "DetectorError",
+    "DetectorFailure",
     "Finding",
     "Firewall",
     "FirewallError",

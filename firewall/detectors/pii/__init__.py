@@ -89,7 +89,7 @@ class PiiDetector:
         self._loaded = threading.Event()
         self._load_failure: str | None = None
         threading.Thread(target=self._load, name="outguard-pii-load", daemon=True).start()
-        self._phones = PhoneFinder(settings.phone_regions) if "PHONE_NUMBER" in wanted else None
+        self._phones: PhoneFinder | None = None
         self._deny = [
             (entity, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"))
             for entity, terms in settings.deny.items() if terms
@@ -103,7 +103,7 @@ class PiiDetector:
         self._windows: OrderedDict[tuple[int, str], list[tuple[str, int, int]]] = OrderedDict()
 
     def _load(self) -> None:
-        """Load the spaCy models and Presidio's recognizers (seconds, mostly imports) on a thread of
+        """Load the spaCy models, Presidio's recognizers and the phone formats (seconds) on a thread of
         their own, so a firewall is built while they load; the first scan waits for them."""
         try:
             wanted = self._wanted
@@ -112,6 +112,8 @@ class PiiDetector:
                 self._ner = [NerModel(nlp) for nlp in loaded if nlp is not None]
                 self._ner_complete = bool(self._ner) and len(self._ner) == len(loaded)
             self._recognizers = [r for lang in self.settings.models for r in presidio.build(sorted(wanted), lang)]
+            if "PHONE_NUMBER" in wanted:
+                self._phones = PhoneFinder(self.settings.phone_regions)  # compiles every region's formats
         except Exception as exc:  # reported by every scan, as a detector failure (see fail_mode)
             self._load_failure = f"could not load its models: {type(exc).__name__}"
         finally:
