@@ -40,13 +40,58 @@ def iban(value: str) -> bool:
     return int(number) % 97 == 1
 
 
-def ip(value: str) -> bool:
-    """IPv4 or IPv6 addresses (the standard library decides); IPv6 needs three groups or more."""
+def ip(value: str, key: str | None = None) -> bool:
+    """A public IPv4 or IPv6 address (the standard library decides; IPv6 needs three groups or
+    more) that is not a version number.
+
+    Not personal data, so never a finding: private ranges (RFC 1918, IPv6 ULA fc00::/7), loopback,
+    link-local, documentation ranges (RFC 5737 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24;
+    RFC 3849 2001:db8::/32), shared (100.64.0.0/10), unspecified, broadcast, multicast and
+    reserved addresses. `key`, the text the rule's `(?P<key>...)` group saw before the address,
+    makes it a version when it ends in a version word (`version 1.2.3.4`, `ver. 10.0.0.1`,
+    `build 1.0.0.12`), a pin (`==1.2.3.4`) or a product token (`Chrome/120.0.0.1`).
+
+    A key of spaces and punctuation alone is what a search restarted inside a rejected
+    `version 1.2.3.4` sees (` `), so it is no finding either, unless it separates list items
+    (`, `, `;`, `|`, `&`, a line break, a tab, two spaces): `81.2.69.160, 81.2.69.161`."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return address.version == 4 or value.count(":") >= 3
+    if address.version == 6 and value.count(":") < 3:
+        return False
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:81.2.69.160 is as public as 81.2.69.160
+    if not address.is_global or address.is_multicast or address.is_reserved:
+        return False  # is_global is False for private, loopback, link-local, documentation...
+    return key is None or not _version_context(key)
+
+
+_VERSION_WORDS = frozenset(
+    "v ver vers version versions release releases rel build builds revision rev firmware patch semver".split()
+)
+_PRODUCT_TOKENS = frozenset("mozilla applewebkit chrome chromium crios edg edge opr firefox fxios safari".split())
+_PIN = re.compile(r"(?:[=!<>~]=|[~^])\s*['\"]?$")
+"""A version pin before the address: pkg==1.2.3.4, >=1.2.3.4, ~1.2.3.4, "^1.2.3.4"."""
+_LAST_WORD = re.compile(r"([A-Za-z]+)([^A-Za-z0-9]*)$")
+_LIST_SEPARATOR = re.compile(r"[,;|&\n\t]")
+
+
+def _version_context(key: str) -> bool:
+    """True when the text before an address says it is a version: its last word is a version
+    word, a product token with a slash ends it, a pin operator ends it, or it is spaces and
+    punctuation that separate no list items."""
+    if not any(c.isalnum() for c in key):
+        return _LIST_SEPARATOR.search(key) is None and sum(c.isspace() for c in key) < 2
+    if _PIN.search(key):
+        return True
+    last = _LAST_WORD.search(key)
+    if last is None:
+        return False  # digits after the last word: "Host 1: 81.2.69.160"
+    word, tail = last.group(1), last.group(2)
+    if word.lower() in _VERSION_WORDS and "/" not in tail and "@" not in tail:
+        return True  # "version 1.2.3.4", "ver. 10.0.0.1", but not "rev/81.2.69.160" or "build@81..."
+    return tail == "/" and (word[0].isupper() or word.lower() in _PRODUCT_TOKENS)
 
 
 def phone(value: str) -> bool:
@@ -206,13 +251,14 @@ def _value_only(check: Callable[[str], bool]) -> Callable[[str, str | None], boo
 
 VALIDATORS: dict[str, Callable[[str, str | None], bool]] = {
     **{name: _value_only(check) for name, check in {
-        "luhn": luhn, "iban": iban, "ip": ip, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped,
+        "luhn": luhn, "iban": iban, "phone": phone, "jwt": jwt, "jwt_wrapped": jwt_wrapped,
         "password": password, "private_key": private_key, "basic_auth": basic_auth,
     }.items()},
     "credential": credential,
+    "ip": ip,
 }
 """Validators by the name a rule's `validate:` field uses; each gets the value and the text of the
-rule's `(?P<key>...)` group (None without one), which only `credential` weighs."""
+rule's `(?P<key>...)` group (None without one), which `credential` and `ip` weigh."""
 
 CHECKSUMS: dict[str, Callable[[str], bool]] = {"crc32-base62": crc32_base62}
 """Checksums by the name a rule's `checksum:` field uses: a value that verifies scores 1.0."""
