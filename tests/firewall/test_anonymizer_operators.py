@@ -20,7 +20,7 @@ def encrypting(policy: Policy) -> Policy:
 
 def test_encrypted_values_come_back_only_with_the_key(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_AES", AES_KEY)
-    text = "write to jane@corp.example or ops+alerts@mail.example.org today"
+    text = "write to jane@corp.io or ops+alerts@mail.io.org today"
 
     verdict = Scanner(encrypting(policy), key=KEY).scan(text)
 

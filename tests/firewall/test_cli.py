@@ -15,7 +15,7 @@ from firewall.cli import main
 from firewall.replay import load_transcripts
 from tests.conftest import RULES, SAMPLES
 
-README_EXAMPLE = "Mail me at jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+README_EXAMPLE = "Mail me at jane@corp.io, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 NO_EVENTS = ("--events", "none", "--rules", str(RULES))
 PROBLEM_LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+): \S")
 
@@ -51,7 +51,7 @@ def test_scan_json_offsets_index_the_input() -> None:
     findings = json.loads(result.stdout)["findings"]
 
     assert [(f["label"], README_EXAMPLE[f["start"] : f["end"]]) for f in findings] == [
-        ("EMAIL", "jane@corp.example"),
+        ("EMAIL", "jane@corp.io"),
         ("SECRET", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
     ]
 
@@ -59,7 +59,7 @@ def test_scan_json_offsets_index_the_input() -> None:
 def test_scan_file_prints_the_redacted_text(tmp_path: Path) -> None:
     """`scan FILE` prints the safe text once, keeping the file's final newline."""
     source = tmp_path / "answer.txt"
-    source.write_text("Reach jane@corp.example today.\n", encoding="utf-8")
+    source.write_text("Reach jane@corp.io today.\n", encoding="utf-8")
 
     result = run("scan", str(source), *NO_EVENTS)
 
@@ -80,7 +80,7 @@ def test_scan_passes_markup_and_format_characters_through(tmp_path: Path) -> Non
 
 def test_scan_redacts_next_to_markup() -> None:
     """A secret inside markup is still redacted and the markup around it kept."""
-    result = run("scan", "-", *NO_EVENTS, stdin="[b]{0} jane@corp.example %s[/b]")
+    result = run("scan", "-", *NO_EVENTS, stdin="[b]{0} jane@corp.io %s[/b]")
 
     assert result.stdout == "[b]{0} [EMAIL] %s[/b]\n"
 
@@ -127,7 +127,7 @@ def test_replay_exits_1_on_a_wrong_expectation(tmp_path: Path) -> None:
     """A transcript expecting 'allow' for text with an address fails the replay with FAIL."""
     path = write_transcript(
         tmp_path / "t.jsonl",
-        chunks=["mail jane", "@corp.example"],
+        chunks=["mail jane", "@corp.io"],
         expect={"action": "allow", "labels": []},
     )
 

@@ -434,7 +434,7 @@ def test_building_and_scanning_never_touch_the_network(monkeypatch: pytest.Monke
     ner.load_model.cache_clear()
 
     detector = PiiDetector(PiiSettings())
-    text = "Write to Maria Gonzalez at maria.gonzalez@example.com or visit https://support.example.org."
+    text = "Write to Maria Gonzalez at maria.gonzalez@examplecorp.com or visit https://support.example.org."
     found = spans(detector, text)
 
     assert detector.ner is True
@@ -453,7 +453,7 @@ socket.socket.connect = connect
 socket.getaddrinfo = getaddrinfo
 from firewall.detectors.pii import PiiDetector, PiiSettings, units
 settings = PiiSettings(models={"en": "no_such_model_xyz"}, entities=["PERSON", "EMAIL_ADDRESS"])
-text = "Write to maria.gonzalez@example.com today."
+text = "Write to maria.gonzalez@examplecorp.com today."
 found = [text[f.start:f.end] for f in PiiDetector(settings).find(text)]
 print(json.dumps({"found": found, "attempts": attempts}))
 """
@@ -473,5 +473,5 @@ def test_email_validation_in_a_fresh_process_never_fetches(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert result["found"] == ["maria.gonzalez@example.com"]
+    assert result["found"] == ["maria.gonzalez@examplecorp.com"]
     assert result["attempts"] == [], result["attempts"]

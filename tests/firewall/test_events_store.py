@@ -114,7 +114,7 @@ def test_query_filters_by_action_label_and_principal(
 ) -> None:
     """query() returns exactly the events matching the action, label or principal, newest first."""
     sqlite_fw.scan("nothing here", principal="a")
-    sqlite_fw.scan("mail jane@corp.example from 10.24.3.17", principal="b")
+    sqlite_fw.scan("mail jane@corp.io from 81.2.69.17", principal="b")
     sqlite_fw.scan("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0SaQeUo8Ti2MlLq", principal="b")
     sqlite_fw.flush()
 
@@ -128,7 +128,7 @@ def test_query_filters_by_action_label_and_principal(
 
 def test_get_returns_the_event_with_that_id(sqlite_fw: Firewall, store: EventStore) -> None:
     """get(id) returns that event; an unknown id gives None."""
-    sqlite_fw.scan("mail jane@corp.example", principal="p")
+    sqlite_fw.scan("mail jane@corp.io", principal="p")
     sqlite_fw.flush()
     [event] = store.tail()
 
@@ -153,25 +153,25 @@ def test_hostile_principal_is_stored_and_queried_intact(
 
 def test_prompt_is_stored_redacted(sqlite_fw: Firewall, store: EventStore, tmp_path: Path) -> None:
     """A prompt holding an address is stored with the address replaced."""
-    sqlite_fw.scan("fine", prompt="my mail is jane@corp.example")
+    sqlite_fw.scan("fine", prompt="my mail is jane@corp.io")
     sqlite_fw.close()
 
     [event] = store.tail()
 
     assert event.prompt == "my mail is [EMAIL]"
-    assert b"jane@corp.example" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"jane@corp.io" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 
 def test_findings_carry_preview_and_digest_never_the_value(fw: Firewall) -> None:
     """An event finding has a masked preview and a hex digest; the raw value appears nowhere."""
     with capture_events(fw) as events:
-        fw.scan("mail jane@corp.example now")
+        fw.scan("mail jane@corp.io now")
 
     [finding] = events[0].findings
-    assert finding.preview and finding.preview != "jane@corp.example"
-    assert "jane@corp.example" not in finding.preview
+    assert finding.preview and finding.preview != "jane@corp.io"
+    assert "jane@corp.io" not in finding.preview
     assert len(finding.digest) >= 16
-    assert "jane@corp.example" not in repr(events)
+    assert "jane@corp.io" not in repr(events)
 
 
 def digest_of(text: str, key: bytes) -> str:
@@ -184,11 +184,11 @@ def digest_of(text: str, key: bytes) -> str:
 
 def test_digest_is_stable_per_key_and_differs_across_keys() -> None:
     """One value under one key always hashes alike; another key or value hashes differently."""
-    first = digest_of("jane@corp.example", KEY)
+    first = digest_of("jane@corp.io", KEY)
 
-    assert digest_of("see jane@corp.example", KEY) == first
-    assert digest_of("jane@corp.example", b"another-key-0123456789") != first
-    assert digest_of("john@corp.example", KEY) != first
+    assert digest_of("see jane@corp.io", KEY) == first
+    assert digest_of("jane@corp.io", b"another-key-0123456789") != first
+    assert digest_of("john@corp.io", KEY) != first
 
 
 class ListSink:
@@ -327,7 +327,7 @@ def flagging(policy_label: str = "EMAIL") -> Policy:
 def test_flagged_values_pass_but_are_never_stored(tmp_path: Path, scheme: str) -> None:
     """A flagged finding changes nothing in the output, yet the stored output and prompt mask it
     (same length: its offsets, set for the console to highlight, still hold), scanned or streamed."""
-    email, text = "jane@corp.example", "mail jane@corp.example or 10.24.3.17 now"
+    email, text = "jane@corp.io", "mail jane@corp.io or 81.2.69.17 now"
     path = tmp_path / f"ev.{'db' if scheme == 'sqlite' else 'jsonl'}"
     fw = Firewall(flagging(), events=f"{scheme}:///{path}", key=KEY)
     verdicts: list[Verdict] = []
@@ -336,20 +336,20 @@ def test_flagged_values_pass_but_are_never_stored(tmp_path: Path, scheme: str) -
         streamed = "".join(fw.stream(list(text), prompt=f"is {email} right?", on_verdict=verdicts.append))
     fw.close()
 
-    assert scanned.text == streamed == "mail jane@corp.example or [IP_ADDRESS] now"
+    assert scanned.text == streamed == "mail jane@corp.io or [IP_ADDRESS] now"
     assert verdicts[0].outcomes == scanned.outcomes
     for event in events:
-        assert event.output == "mail ***************** or [IP_ADDRESS] now"
-        assert event.prompt == "is ***************** right?"
+        assert event.output == "mail ************ or [IP_ADDRESS] now"
+        assert event.prompt == "is ************ right?"
         [flag] = [f for f in event.findings if f.action == "flag"]
-        assert (flag.label, flag.start, flag.end) == ("EMAIL", 5, 22)
+        assert (flag.label, flag.start, flag.end) == ("EMAIL", 5, 17)
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert email.encode() not in stored and b"*****************" in stored
+    assert email.encode() not in stored and b"************" in stored
 
 
 def _scan_in_child(fw: Firewall, count: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     for _ in range(count):
-        fw.scan("mail jane@corp.example", principal="child")
+        fw.scan("mail jane@corp.io", principal="child")
     fw.flush()
     writer = fw._writer
     assert writer is not None
@@ -365,7 +365,7 @@ def test_a_forked_child_writes_to_sqlite_through_a_connection_of_its_own(tmp_pat
     writer = fw._writer
     assert writer is not None
     for _ in range(5):
-        fw.scan("mail jane@corp.example", principal="parent")
+        fw.scan("mail jane@corp.io", principal="parent")
     assert writer.flush(timeout=30)
     writer._count_drop(3)  # drops not yet reported when the worker forks: the parent's to report
     fork = multiprocessing.get_context("fork")
@@ -376,7 +376,7 @@ def test_a_forked_child_writes_to_sqlite_through_a_connection_of_its_own(tmp_pat
         child = fork.Process(target=_scan_in_child, args=(fw, 5, results))
         child.start()
     for _ in range(5):
-        fw.scan("mail jane@corp.example", principal="parent")
+        fw.scan("mail jane@corp.io", principal="parent")
     child_pid, child_written, child_dropped = results.get(timeout=30)  # it hung on the inherited lock
     child.join(30)
     fw.close()

@@ -13,7 +13,7 @@ from firewall.policy import Policy
 from firewall.testing import capture_events
 from tests.conftest import KEY
 
-LEAK = "reach me at jane@corp.example please"
+LEAK = "reach me at jane@corp.io please"
 
 
 class Exploding:

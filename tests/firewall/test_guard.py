@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from firewall import Firewall
 from firewall.testing import capture_events
 
-LEAK = "Sure: mail jane@corp.example or call +1 415 555 0134."
+LEAK = "Sure: mail jane@corp.io or call +1 415 555 0134."
 SAFE = "Sure: mail [EMAIL] or call ***********0134."
 
 
@@ -54,7 +54,7 @@ def test_guard_records_context_and_redacted_prompt(fw: Firewall) -> None:
         return LEAK
 
     with capture_events(fw) as events:
-        ask("my own address is joe@home.example")
+        ask("my own address is joe@home.io")
 
     (event,) = events
     assert (event.principal, event.model, event.action) == ("svc-a", "m1", "redact")
@@ -68,7 +68,7 @@ def test_consumer_stopping_early_never_gets_held_back_text(fw: Firewall) -> None
     def upstream() -> Iterator[str]:
         try:
             yield "Hello there, write to jane@corp"
-            yield ".example today"
+            yield ".io today"
         finally:
             closed.append(True)
 

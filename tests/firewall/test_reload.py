@@ -24,7 +24,7 @@ rules:
     examples: {match: ['the zebra accord'], no_match: ['a zebra']}
 """
 BROKEN_PACK = "rules:\n  - id: zebra\n    label: CONFIDENTIAL\n      terms: [Zebra Accord]\n"
-TEXT = "the Zebra Accord and jane@corp.example"
+TEXT = "the Zebra Accord and jane@corp.io"
 OLD_TEXT = "the Zebra Accord and [EMAIL]"
 NEW_TEXT = "the [CONFIDENTIAL] and [EMAIL]"
 
@@ -83,7 +83,7 @@ def test_broken_edit_keeps_the_old_policy(live: Firewall, rules_dir: Path) -> No
 
     assert f"{path}:4:" in str(live.last_reload_error)
     assert live.rules_version == before
-    verdict = live.scan("write to jane@corp.example")
+    verdict = live.scan("write to jane@corp.io")
     assert verdict.text == "write to [EMAIL]"
     assert verdict.rules_version == before
 
@@ -142,7 +142,7 @@ def test_watcher_keeps_old_rules_on_a_broken_edit(live: Firewall, rules_dir: Pat
 
     assert f"{path}:4:" in str(live.last_reload_error)
     assert live.rules_version == before
-    assert live.scan("jane@corp.example").text == "[EMAIL]"
+    assert live.scan("jane@corp.io").text == "[EMAIL]"
 
 
 def test_from_rules_watch_uses_policy_watch_seconds(rules_dir: Path) -> None:

@@ -11,7 +11,7 @@ from firewall.actions import Coverage, Renderer, Segment, resolve
 from firewall.policy import ActionSpec, Policy
 from tests.conftest import KEY
 
-EXAMPLE = "Mail me at jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+EXAMPLE = "Mail me at jane@corp.io, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 
 
 def test_readme_example(fw: Firewall) -> None:
@@ -22,10 +22,10 @@ def test_readme_example(fw: Firewall) -> None:
     assert verdict.action == "redact"
     assert verdict.status == "scanned"
     assert [(f.detector, f.rule, f.label, f.start, f.end) for f in verdict.findings] == [
-        ("patterns", "email", "EMAIL", 11, 28),
-        ("patterns", "stripe-key", "SECRET", 34, 66),
+        ("patterns", "email", "EMAIL", 11, 23),
+        ("patterns", "stripe-key", "SECRET", 29, 61),
     ]
-    assert EXAMPLE[11:28] == "jane@corp.example"
+    assert EXAMPLE[11:23] == "jane@corp.io"
 
 
 def test_outcomes_locate_each_replacement_in_the_emitted_text(fw: Firewall) -> None:
@@ -62,7 +62,7 @@ def test_mask_never_reveals_more_than_half() -> None:
 def test_hash_is_keyed_and_stable(policy: Policy) -> None:
     """`hash` gives the same token for the same value under one key, another under another key."""
     hashing = dataclasses.replace(policy, label_actions={**policy.label_actions, "EMAIL": ActionSpec("hash")})
-    text = "a jane@corp.example b jane@corp.example"
+    text = "a jane@corp.io b jane@corp.io"
 
     first = Scanner(hashing, key=KEY).scan(text).text
     other_key = Scanner(hashing, key=b"another-key").scan(text).text
@@ -86,7 +86,7 @@ def test_placeholder_is_not_a_format_string(policy: Policy) -> None:
     odd = ActionSpec("redact", placeholder="[{label}|{0}|%s|{rule}]")
     custom = dataclasses.replace(policy, label_actions={**policy.label_actions, "EMAIL": odd})
 
-    text = Scanner(custom, key=KEY).scan("x jane@corp.example").text
+    text = Scanner(custom, key=KEY).scan("x jane@corp.io").text
 
     assert text == "x [EMAIL|{0}|%s|email]"
 
@@ -126,19 +126,19 @@ def test_same_span_higher_score_wins() -> None:
 
 def test_overlapping_findings_never_leak_a_covered_character(fw: Firewall) -> None:
     """A term inside an email: the email wins, the term is dropped, nothing of either shows."""
-    verdict = fw.scan("write to bluebird-7@corp.example now")
+    verdict = fw.scan("write to bluebird-7@corp.io now")
 
     assert verdict.text == "write to [EMAIL] now"
     assert {f.rule for f in verdict.findings} == {"email", "internal-codenames"}
 
 
 def test_unicode_offsets_are_character_offsets(fw: Firewall) -> None:
-    text = "Grüße 👋 von jürgen: jane@corp.example"
+    text = "Grüße 👋 von jürgen: jane@corp.io"
 
     verdict = fw.scan(text)
 
     finding = verdict.findings[0]
-    assert text[finding.start : finding.end] == "jane@corp.example"
+    assert text[finding.start : finding.end] == "jane@corp.io"
     assert verdict.text == "Grüße 👋 von jürgen: [EMAIL]"
 
 

@@ -65,7 +65,7 @@ Here is the production config you asked for.
 ```dotenv
 # --- shop-service / production ---
 NODE_ENV=production
-DATABASE_URL=postgres://shop_app:{PG_PASSWORD}@10.24.3.17:5432/shop?sslmode=require
+DATABASE_URL=postgres://shop_app:{PG_PASSWORD}@81.2.69.17:5432/shop?sslmode=require
 REDIS_URL=redis://:{REDIS_PASSWORD}@cache:6379/0
 AWS_ACCESS_KEY_ID={AWS_KEY_ID}
 AWS_SECRET_ACCESS_KEY={AWS_SECRET}
@@ -116,7 +116,7 @@ curl https://api.stripe.com/v1/charges -u {STRIPE}:
 curl https://api.openai.com/v1/models -H "Authorization: Bearer {OPENAI}"
 curl "https://maps.googleapis.com/maps/api/geocode/json?address=Berlin&key={GOOGLE_KEY}"
 curl https://api.example.com/v1/me -H "Authorization: Bearer {JWT}"
-git push https://deploy:{GIT_HTTPS_PASSWORD}@git.example.com/org/repo.git main
+git push https://deploy:{GIT_HTTPS_PASSWORD}@git.io.com/org/repo.git main
 ```
 
 Rotate the old Anthropic key {ANTHROPIC} in the console once the new one works.
@@ -198,7 +198,7 @@ e3b0c44 Merge pull request #4711 from acme/feature/s3-export
 $ git show --stat HEAD
 commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b
 Merge: 1a2b3c4 e3b0c44
-Author: Release Bot <release-bot@users.noreply.example>
+Author: Release Bot <release-bot@users.noreply.io>
     Squashed commit 1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d
 
 Request ids: 550e8400-e29b-41d4-a716-446655440000, 6F9619FF-8B86-D011-B42D-00C04FC964FF.
@@ -228,7 +228,7 @@ Configuration without values:
     AWS_SECRET_ACCESS_KEY=${{AWS_SECRET_ACCESS_KEY}}
     AZURE_CLIENT_SECRET=<client-secret>
     DATABASE_URL=postgres://localhost:5432/db
-    MONGO_URI=mongodb+srv://admin:${{MONGO_PASSWORD}}@cluster0.example.net/test
+    MONGO_URI=mongodb+srv://admin:${{MONGO_PASSWORD}}@cluster0.io.net/test
     token: ${{{{ secrets.GITHUB_TOKEN }}}}
     See https://example.com/@user or mail user@host.
 

@@ -21,13 +21,13 @@ from firewall.policy.policy import PATTERN_DETECTOR, ActionSpec
 from firewall.testing import capture_events
 from tests.conftest import KEY
 
-EMAIL = "jane@corp.example"
+EMAIL = "jane@corp.io"
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAq7Zx2mLp7RtXk9fQ2Wm5Nv9Xc3Bt7Hy1Kp4Jd6Fg0SaQeUo8Ti2MlLq"
 TEXT = f"Mail me at {EMAIL}, key {STRIPE}."
 
 SECRETS = [
-    EMAIL, STRIPE, PEM, "+1 415 555 0134", "4111 1111 1111 1111", "10.24.3.17", "Project Nightingale",
+    EMAIL, STRIPE, PEM, "+1 415 555 0134", "4111 1111 1111 1111", "81.2.69.17", "Project Nightingale",
     "order #A-20931", "#51877", "ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq", "AKIAQ4TZJ7LXW2MRP5VN",
     "wzzt-cmwu-xx3m-e93f-ybf4", "W Z Z T - C M W U - X X 3 M - E 9 3 F - Y B F 4", "tok_abcde",
 ]
@@ -223,9 +223,9 @@ def test_events_mark_shadow_findings_and_store_nothing_raw(lean: Policy) -> None
     shadow = [f for f in event.findings if f.shadow]
     assert [(f.rule, f.action, f.label) for f in shadow] == [("email", "redact", "EMAIL")]
     assert event.labels == ["SECRET"] and event.action == "redact"
-    assert event.output == "Mail me at *****************, key [SECRET:stripe]."
+    assert event.output == "Mail me at ************, key [SECRET:stripe]."
     assert event.output[shadow[0].start : shadow[0].end] == "*" * len(EMAIL)
-    assert event.prompt == "is ***************** right?"
+    assert event.prompt == "is ************ right?"
     assert EMAIL not in json.dumps(event.to_dict())
 
 

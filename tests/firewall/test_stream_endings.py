@@ -11,7 +11,7 @@ from firewall import Firewall, Verdict
 from firewall.events.event import Event
 from firewall.testing import capture_events
 
-TEXT = "mail jane@corp.example, then more words to stream along here."
+TEXT = "mail jane@corp.io, then more words to stream along here."
 PEM = "-----BEGIN RSA PRIVATE KEY-----"
 
 

@@ -18,9 +18,9 @@ from tests.conftest import KEY, SAMPLES
 TRANSCRIPTS = load_transcripts([SAMPLES / "transcripts"])
 
 SECRETS = [
-    "jane.doe@acme-corp.example", "ops+alerts@mail.example.org", "+1 415 555 0134", "(415) 555-0198",
-    "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "10.24.3.17",
-    "2001:db8:85a3::8a2e:370:7334", "GB82 WEST 1234 5698 7654 32", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "jane.doe@acme-corp.io", "ops+alerts@mail.io.org", "+1 415 555 0134", "(415) 555-0198",
+    "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "81.2.69.17",
+    "2a01:4f8:85a3::8a2e:370:7334", "GB82 WEST 1234 5698 7654 32", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     "ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq", "AKIAQ4TZJ7LXW2MRP5VN", "Project Nightingale",
     "bluebird-7", "xoxb-204981736452-3318827465012-Qw3rTy8uIoPa5sDf2gHj7kLz",
     "-----BEGIN RSA PRIVATE KEY-----", "tok_abcde", "tok_abcd", "12-34", "1234",

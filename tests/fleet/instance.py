@@ -11,7 +11,7 @@ import threading
 
 from firewall import Firewall
 
-TEXT = "the Zebra Accord and jane@corp.example"
+TEXT = "the Zebra Accord and jane@corp.io"
 
 
 def main(rules: str, events: str) -> None:

@@ -23,7 +23,7 @@ from tests.fleet.workers import lean_policy
 
 pytestmark = pytest.mark.redis
 
-TEXT = "mail jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+TEXT = "mail jane@corp.io, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 
 
 @pytest.fixture(scope="module")

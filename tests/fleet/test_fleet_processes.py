@@ -58,15 +58,15 @@ def test_four_processes_share_one_principals_limit(redis_db: redis.Redis, name: 
 
 
 LEAKS = [
-    "Reach jane.doe@acme-corp.example or call +1 415 555 0134 about order #A-20931.",
+    "Reach jane.doe@acme-corp.io or call +1 415 555 0134 about order #A-20931.",
     "Card 4111 1111 1111 1111, key sk_live_4eC39HqLyjWDarjtT1zdp7dc, token ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq.",
     "The internal reference is wzzt-cmwu-xx3m-e93f-ybf4 (see Project Nightingale).",
-    "AWS AKIAQ4TZJ7LXW2MRP5VN from 10.24.3.17, IBAN GB82 WEST 1234 5698 7654 32, order #51877.",
+    "AWS AKIAQ4TZJ7LXW2MRP5VN from 81.2.69.17, IBAN GB82 WEST 1234 5698 7654 32, order #51877.",
 ]
 RAW = [
-    "jane.doe@acme-corp.example", "415 555 0134", "#A-20931", "4111 1111 1111 1111", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "jane.doe@acme-corp.io", "415 555 0134", "#A-20931", "4111 1111 1111 1111", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     "ghp_aK9mQ2vL7pR4tY8wZ1nB5cD3fG6hJ0kS2aEq", "wzzt-cmwu-xx3m-e93f-ybf4", "Project Nightingale",
-    "AKIAQ4TZJ7LXW2MRP5VN", "10.24.3.17", "GB82 WEST 1234 5698 7654 32", "#51877",
+    "AKIAQ4TZJ7LXW2MRP5VN", "81.2.69.17", "GB82 WEST 1234 5698 7654 32", "#51877",
 ]
 
 

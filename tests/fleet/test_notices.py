@@ -137,7 +137,7 @@ def test_a_listener_on_a_dead_redis_never_gets_in_the_way_and_subscribes_once_it
     fw = Firewall.from_rules(rules, events=False, key=KEY)
     with capture_events(fw) as events:
         fw.watch(notices=proxy.url(), channel=f"test:rules:{name}")
-        assert fw.scan("mail jane@corp.example").text == "mail [EMAIL]"
+        assert fw.scan("mail jane@corp.io").text == "mail [EMAIL]"
         assert fw._notices is not None and not fw._notices.subscribed.wait(0.5)
 
         proxy.set("pass")

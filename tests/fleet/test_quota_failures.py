@@ -80,7 +80,7 @@ def test_a_hung_or_dead_redis_fails_the_check_and_recovers(proxy: Proxy, name: s
 # -- after the output: the bookkeeping fails, the output stands ---------------------------------
 
 DEAD = "redis://:hunter2@127.0.0.1:1/0"  # connection refused at once; a password never to print
-LEAK = "mail jane@corp.example, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+LEAK = "mail jane@corp.io, key sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 SAFE = "mail [EMAIL], key [SECRET:stripe]"
 
 

@@ -418,7 +418,7 @@ async def test_try_scans_a_text_under_the_rules_on_disk_and_the_pending_ones(
         await pilot.press("t")
         assert isinstance(app.screen, TryScreen)
         area = app.screen.query_one("TextArea")
-        area.text = "Write to jane@corp.example please."  # type: ignore[attr-defined]
+        area.text = "Write to jane@corp.io please."  # type: ignore[attr-defined]
         await pilot.press("ctrl+r")
         now, after = app.screen.query_one("#before", Static), app.screen.query_one("#after", Static)
         await wait_until(pilot, lambda: "·" in str(now.render()) and "·" in str(after.render()), 120)

@@ -36,7 +36,7 @@ def test_disabling_a_rule_saves_atomically_and_the_firewall_stops_redacting(rule
     assert load_policy(rules_dir).version == version
     assert before.count("#") == pack.read_text().count("#")  # comments kept
     with Firewall(load_policy(rules_dir), events=False) as fw:
-        assert fw.scan("mail jane@corp.example now").action == "allow"
+        assert fw.scan("mail jane@corp.io now").action == "allow"
 
 
 def test_every_kind_of_edit_is_accepted_by_the_loader(ruleset: RuleSet, rules_dir: Path) -> None:

@@ -15,7 +15,7 @@ from tui.screens.modals import ChangeScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.table import EventTable
 
-TEXT = "Sure, reach our billing lead at jane.roe@corp.example before Friday."
+TEXT = "Sure, reach our billing lead at jane.roe@corp.io before Friday."
 
 
 async def test_see_a_redaction_disable_its_rule_and_watch_the_next_event_pass(rules_dir: Path, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ async def test_see_a_redaction_disable_its_rule_and_watch_the_next_event_pass(ru
             table = app.screen.query_one(EventTable)
             await wait_until(pilot, lambda: any(r.rules_version == saved and r.kind == "verdict" for r in table.rows))
             latest = table.rows[-1]
-            assert second.action == latest.action == "allow" and "jane.roe@corp.example" in latest.preview
+            assert second.action == latest.action == "allow" and "jane.roe@corp.io" in latest.preview
             status = app.screen.query_one("#status")
             await wait_until(pilot, lambda: f"v{saved[:7]} ✓" in str(status.render()))  # type: ignore[index]
     finally:
