@@ -23,6 +23,7 @@ def _fresh_process(monkeypatch):
     def fresh() -> None:  # what a new process starts with
         monkeypatch.setattr(loader, "_OUTCOMES", {})
         monkeypatch.setattr(loader, "_DISK", [])
+
     return fresh
 
 
@@ -38,7 +39,7 @@ def test_a_second_process_reads_the_outcomes_instead_of_running_examples(cache_d
     assert loader.load_policy(ROOT / "rules").version
 
 
-@pytest.mark.parametrize("damage", [b"", b"{\"trunc", b"[1, 2]", b"\xff\xfe garbage"])
+@pytest.mark.parametrize("damage", [b"", b'{"trunc', b"[1, 2]", b"\xff\xfe garbage"])
 def test_a_damaged_cache_is_ignored_and_rewritten(cache_dir, damage: bytes) -> None:
     folder, _ = cache_dir
     folder.mkdir(parents=True)

@@ -47,13 +47,17 @@ def test_an_initial_does_not_end_a_unit() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Name: Jane Roe\nEmail: jane@roe-family.net\nCity: Springfield\nCompany: Northwind Traders",
-         [("PERSON", "Jane Roe"), ("LOCATION", "Springfield")]),
+        (
+            "Name: Jane Roe\nEmail: jane@roe-family.net\nCity: Springfield\nCompany: Northwind Traders",
+            [("PERSON", "Jane Roe"), ("LOCATION", "Springfield")],
+        ),
         ("**Customer:** Priya Raman\n**Role:** Engineer\n**Company:** Contoso", [("PERSON", "Priya Raman")]),
         ("- Contact: Ana López, Jr.\n- Plan: Premium", [("PERSON", "Ana López, Jr.")]),
-        ("| Name | Email | City |\n|------|-------|------|\n| Dr. Amelia K. Stone | a@b.net | Leeds |\n"
-         "| Jonas Weber | j@w.net | Bremen |",
-         [("PERSON", "Amelia K. Stone"), ("LOCATION", "Leeds"), ("PERSON", "Jonas Weber"), ("LOCATION", "Bremen")]),
+        (
+            "| Name | Email | City |\n|------|-------|------|\n| Dr. Amelia K. Stone | a@b.net | Leeds |\n"
+            "| Jonas Weber | j@w.net | Bremen |",
+            [("PERSON", "Amelia K. Stone"), ("LOCATION", "Leeds"), ("PERSON", "Jonas Weber"), ("LOCATION", "Bremen")],
+        ),
     ],
     ids=["key-value", "bold-keys", "list-keys", "markdown-table"],
 )
@@ -115,7 +119,10 @@ def test_ordinary_words_are_not_people(detector: PiiDetector, text: str) -> None
     ("text", "expected"),
     [
         ("Her ITIN is 912-70-1234 on the form.", ("US_ITIN", "912-70-1234")),
-        ("Send it to wallet 16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ today.", ("CRYPTO", "16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ")),
+        (
+            "Send it to wallet 16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ today.",
+            ("CRYPTO", "16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ"),
+        ),
         ("NHS number 943 476 5919 for the patient.", ("UK_NHS", "943 476 5919")),
         ("The device MAC is 00:1B:44:11:3A:B7.", ("MAC_ADDRESS", "00:1B:44:11:3A:B7")),
         ("Driver license: D1234567.", ("US_DRIVER_LICENSE", "D1234567")),
@@ -140,7 +147,7 @@ def test_the_catalog_is_every_presidio_pattern_recognizer() -> None:
         cls = getattr(predefined_recognizers, name)
         if inspect.isclass(cls) and issubclass(cls, PatternRecognizer):
             installed[inspect.signature(cls.__init__).parameters["supported_entity"].default] = name
-    assert PRESIDIO_RECOGNIZERS == installed
+    assert installed == PRESIDIO_RECOGNIZERS
     for entity in PRESIDIO_RECOGNIZERS:  # each builds and runs
         PiiDetector(PiiSettings(entities=[entity])).find("text 123 456 7890")
 

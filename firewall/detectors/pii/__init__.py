@@ -32,12 +32,38 @@ from firewall.detectors.pii.phones import PhoneFinder
 from firewall.errors import DetectorError
 from firewall.model import Finding
 
-_ABBREVIATIONS = ("Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.", "etc.", "No.",
-                  "Inc.", "Ltd.", "Co.", "Corp.", "Ave.", "Apt.", "Blvd.", "Rd.", "Mt.", "Ft.", "approx.", "Dept.",
-                  "Sc.", "Ph.D.", "Ste.", "Fl.")
-_BREAK = re.compile(
-    r"\n|(?<=[.!?])" + "".join(f"(?<!{re.escape(a)})" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)[ \t]"
+_ABBREVIATIONS = (
+    "Mr.",
+    "Mrs.",
+    "Ms.",
+    "Dr.",
+    "Prof.",
+    "St.",
+    "Jr.",
+    "Sr.",
+    "vs.",
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "No.",
+    "Inc.",
+    "Ltd.",
+    "Co.",
+    "Corp.",
+    "Ave.",
+    "Apt.",
+    "Blvd.",
+    "Rd.",
+    "Mt.",
+    "Ft.",
+    "approx.",
+    "Dept.",
+    "Sc.",
+    "Ph.D.",
+    "Ste.",
+    "Fl.",
 )
+_BREAK = re.compile(r"\n|(?<=[.!?])" + "".join(f"(?<!{re.escape(a)})" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)[ \t]")
 """Candidate unit ends: every line break, and a space after . ! ? (not after "Dr." or "M.")."""
 LONG_LINE = 80
 """A line break after a line longer than this (prose) ends a unit; after a shorter one (a record
@@ -91,8 +117,12 @@ class PiiDetector:
         threading.Thread(target=self._load, name="outguard-pii-load", daemon=True).start()
         self._phones: PhoneFinder | None = None
         self._deny = [
-            (entity, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"))
-            for entity, terms in settings.deny.items() if terms
+            (
+                entity,
+                re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True))) + r")(?!\w)"),
+            )
+            for entity, terms in settings.deny.items()
+            if terms
         ]
         self._allow = frozenset(settings.allow)
         self._context = tuple(w.lower() for w in settings.context)
@@ -200,8 +230,11 @@ class PiiDetector:
     def _filter(self, unit: str, found: list[tuple[str, int, int, float, tuple[str, ...]]]) -> list[Raw]:
         """Apply the record, name, place, allow and score rules; resolve overlaps."""
         fields = _plan(unit)[0]
-        keys = [(f.key_start, f.key_end) for f in fields
-                if f.key_end > f.key_start and (f.kind is not None or f.value_start == f.value_end)]
+        keys = [
+            (f.key_start, f.key_end)
+            for f in fields
+            if f.key_end > f.key_start and (f.kind is not None or f.value_start == f.value_end)
+        ]
         quiet = [(f.value_start, f.value_end) for f in fields if f.kind == "other"]
         results: list[Raw] = []
         ner_spans = [(s, e) for entity, s, e, _, _ in found if entity in _NER_ENTITIES and entity != "PERSON"]
@@ -227,7 +260,9 @@ class PiiDetector:
                         entity = verdict
                     elif german and not names.known_names(unit[s:e]):
                         continue  # "Die Bearbeitung", "Bringen Sie": capitalised German words
-                elif entity == "LOCATION" and german and " " not in unit[s:e] and unit[s:e].lower() not in names.places():
+                elif (
+                    entity == "LOCATION" and german and " " not in unit[s:e] and unit[s:e].lower() not in names.places()
+                ):
                     continue
                 if not names.plausible(unit[s:e]) or _inside(s, e, quiet):
                     continue
@@ -247,8 +282,11 @@ class PiiDetector:
             elif f.kind in ("address", "place") and "LOCATION" in self._wanted and any(c.isalpha() for c in value):
                 results.append(("ADDRESS" if f.kind == "address" else "LOCATION", f.value_start, f.value_end, 0.85))
         if self.settings.places != "always":
-            personal = any(r[0] in _PERSONAL or r[0] == "ADDRESS" for r in results) or bool(_EMAIL.search(unit)) \
+            personal = (
+                any(r[0] in _PERSONAL or r[0] == "ADDRESS" for r in results)
+                or bool(_EMAIL.search(unit))
                 or any(f.kind in ("person", "address") for f in fields)
+            )
             if not personal:  # a place alone, even in a "City" column of office hours, is nobody's
                 results = [r for r in results if r[0] != "LOCATION"]
         return _resolve(results)
@@ -273,7 +311,9 @@ class PiiDetector:
             with self._lock:
                 todo = [t for t in texts if (id(model), t) not in self._windows]
             if todo:
-                self._remember_windows({(id(model), t): ents for t, ents in zip(todo, model.entities(todo), strict=True)})
+                self._remember_windows(
+                    {(id(model), t): ents for t, ents in zip(todo, model.entities(todo), strict=True)}
+                )
 
     def _remember_windows(self, entries: dict[tuple[int, str], list[tuple[str, int, int]]]) -> None:
         with self._lock:
@@ -355,7 +395,9 @@ def _cut(text: str, begin: int, limit: int) -> int:
     newline = text.rfind("\n", begin + 1, limit)
     if newline > begin:
         return newline
-    space = max(text.rfind(" ", begin + (limit - begin) // 2, limit), text.rfind("\t", begin + (limit - begin) // 2, limit))
+    space = max(
+        text.rfind(" ", begin + (limit - begin) // 2, limit), text.rfind("\t", begin + (limit - begin) // 2, limit)
+    )
     return space if space > begin else limit
 
 

@@ -3,7 +3,13 @@
 Written out (not computed) so that validating a policy never imports Presidio, which is slow;
 tests/firewall/test_pii_catalog.py checks it against the installed Presidio."""
 
-NATIVE = {"PERSON": "PERSON", "LOCATION": "LOCATION", "NRP": "NRP", "ORGANIZATION": "ORGANIZATION", "PHONE_NUMBER": "PHONE"}
+NATIVE = {
+    "PERSON": "PERSON",
+    "LOCATION": "LOCATION",
+    "NRP": "NRP",
+    "ORGANIZATION": "ORGANIZATION",
+    "PHONE_NUMBER": "PHONE",
+}
 """Entities served by our own code (spaCy NER, the address and phone finders) → our label."""
 
 PRESIDIO_RECOGNIZERS = {
@@ -101,11 +107,48 @@ PRESIDIO_RECOGNIZERS = {
 """Presidio predefined pattern recognizers by the entity they serve (class names in
 `presidio_analyzer.predefined_recognizers`)."""
 
-LABELS = {**NATIVE, "US_SSN": "SSN", "EMAIL_ADDRESS": "EMAIL", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS"}
+LABELS = {
+    **NATIVE,
+    "US_SSN": "SSN",
+    "EMAIL_ADDRESS": "EMAIL",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN",
+    "IP_ADDRESS": "IP_ADDRESS",
+}
 """Entity → our label; the others keep their Presidio name."""
 
 KNOWN = frozenset(NATIVE) | frozenset(PRESIDIO_RECOGNIZERS)
 
-DEFAULT_REGIONS = ("US", "CA", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "ES", "PT", "IT", "PL", "SE",
-                   "TR", "IN", "CN", "JP", "KR", "PH", "SG", "AU", "NZ", "BR", "MX", "ZA", "NG", "AE", "IL")
+DEFAULT_REGIONS = (
+    "US",
+    "CA",
+    "GB",
+    "IE",
+    "DE",
+    "AT",
+    "CH",
+    "FR",
+    "BE",
+    "NL",
+    "ES",
+    "PT",
+    "IT",
+    "PL",
+    "SE",
+    "TR",
+    "IN",
+    "CN",
+    "JP",
+    "KR",
+    "PH",
+    "SG",
+    "AU",
+    "NZ",
+    "BR",
+    "MX",
+    "ZA",
+    "NG",
+    "AE",
+    "IL",
+)
 """Regions whose national phone formats (without +) are recognised unless the policy lists others."""

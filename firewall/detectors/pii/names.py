@@ -12,8 +12,10 @@ from pathlib import Path
 
 from firewall.detectors.pii.ner import NOT_NAMES, OPENERS
 
-TITLES = frozenset("""mr mrs ms miss mx dr prof sir dame lord lady rev fr herr frau mme mlle sra srta
-sr señor señora don dona doña capt col gen lt sgt officer judge""".split())
+TITLES = frozenset(
+    """mr mrs ms miss mx dr prof sir dame lord lady rev fr herr frau mme mlle sra srta
+sr señor señora don dona doña capt col gen lt sgt officer judge""".split()
+)
 _SUFFIX_WORD = r"(?:Jr\.?|Sr\.?|II|III|IV|PhD|Ph\.D\.|MD|M\.D\.|Esq\.?)"
 _SUFFIX = rf"(?:,? {_SUFFIX_WORD})"
 _NAME_WORD = r"(?:[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*)"
@@ -33,8 +35,13 @@ def _name_like(word: str) -> bool:
     if _IS_INITIAL.fullmatch(word):
         return True
     lower = word.lower()
-    return (word[:1].isupper() and any(c.islower() for c in word) and lower not in OPENERS
-            and lower not in NOT_NAMES and lower.rstrip(".") not in TITLES)
+    return (
+        word[:1].isupper()
+        and any(c.islower() for c in word)
+        and lower not in OPENERS
+        and lower not in NOT_NAMES
+        and lower.rstrip(".") not in TITLES
+    )
 
 
 def _untitled(text: str, start: int, end: int) -> int:
@@ -70,7 +77,9 @@ def leading_name(value: str) -> tuple[int, int]:
     return start, start + m.end()
 
 
-_ARTICLES = frozenset("a an the der die das den dem des ein eine einen einem le la les el los las il lo gli de het".split())
+_ARTICLES = frozenset(
+    "a an the der die das den dem des ein eine einen einem le la les el los las il lo gli de het".split()
+)
 
 
 def after_article(text: str, start: int) -> bool:
@@ -80,13 +89,18 @@ def after_article(text: str, start: int) -> bool:
     return bool(before) and text[start - 1 : start] == " " and before[-1].lower() in _ARTICLES
 
 
-_GERMAN = frozenset("der die das und ist nicht mit für sie ihre ihr bitte wir den dem ein eine auf bei von im zur zum wird werden sind haben".split())
+_GERMAN = frozenset(
+    "der die das und ist nicht mit für sie ihre ihr bitte wir den dem ein eine auf bei von im zur zum wird"
+    " werden sind haben".split()
+)
 _ENGLISH = frozenset("the and is are not with for you your please we to of in on at be this that".split())
-_FACILITIES = frozenset("""room park residence hostel hostal hotel user test station street bahnhof hauptbahnhof
+_FACILITIES = frozenset(
+    """room park residence hostel hostal hotel user test station street bahnhof hauptbahnhof
 compose bank group team cafe café restaurant museum church bridge tower house hall center centre
 library livraria school university college hospital clinic airport terminal gate garden gardens
 market square palace castle cathedral beach island valley mountain river lake bay port inc ltd llc
-gmbh corp company services solutions systems labs studio studios""".split())
+gmbh corp company services solutions systems labs studio studios""".split()
+)
 
 
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`", "*": "*"}
@@ -173,7 +187,8 @@ _GREETING = re.compile(
 
 _INITIALED = re.compile(
     rf"(?<![\w.])(?:{_INITIAL} ){{1,2}}(?P<surname>{_CAP_WORD})(?![\w@])"  # S. Patel, A. C. Okonjo
-    rf"|(?<![\w.])(?:(?:van|von|de|der|den|da|di|du|le|la|el) ){{0,2}}(?P<reversed>{_CAP_WORD}), (?:{_INITIAL} ?){{1,3}}(?!\w)"
+    rf"|(?<![\w.])(?:(?:van|von|de|der|den|da|di|du|le|la|el) ){{0,2}}"  # van der Berg, H.
+    rf"(?P<reversed>{_CAP_WORD}), (?:{_INITIAL} ?){{1,3}}(?!\w)"
 )
 
 
@@ -184,7 +199,8 @@ def known_names(text: str) -> list[tuple[int, int]]:
     found = [
         (m.start(), m.end() - (m.group().endswith(" ")))
         for m in _INITIALED.finditer(text)
-        if _name_like(m.group("surname") or m.group("reversed")) and (m.group("surname") or m.group("reversed")).lower() not in places()
+        if _name_like(m.group("surname") or m.group("reversed"))
+        and (m.group("surname") or m.group("reversed")).lower() not in places()
     ]
     found += _given_names(text, found)
     return sorted(found)

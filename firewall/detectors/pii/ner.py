@@ -32,12 +32,31 @@ log = logging.getLogger("firewall.detectors.pii")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 _HIDDEN = ("torch", "transformers")
-_PIPES_NOT_NEEDED = ("tok2vec", "tagger", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer",
-                     "trainable_lemmatizer", "entity_linker", "entity_ruler", "textcat", "textcat_multilabel")
+_PIPES_NOT_NEEDED = (
+    "tok2vec",
+    "tagger",
+    "morphologizer",
+    "parser",
+    "senter",
+    "attribute_ruler",
+    "lemmatizer",
+    "trainable_lemmatizer",
+    "entity_linker",
+    "entity_ruler",
+    "textcat",
+    "textcat_multilabel",
+)
 _import_lock = threading.Lock()
 
-SPACY_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION",
-                "NORP": "NRP", "ORG": "ORGANIZATION"}
+SPACY_LABELS = {
+    "PERSON": "PERSON",
+    "PER": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "NORP": "NRP",
+    "ORG": "ORGANIZATION",
+}
 """spaCy entity label → Presidio entity name (others are ignored)."""
 
 
@@ -78,8 +97,11 @@ def load_model(model: str) -> Any:
         try:
             nlp = spacy.load(model, exclude=list(_PIPES_NOT_NEEDED))
         except OSError:
-            log.warning("spaCy model %r is not installed: PII detection runs without NER (no PERSON or "
-                        "LOCATION from the model; install it, or name an installed one in rules/policy.yaml)", model)
+            log.warning(
+                "spaCy model %r is not installed: PII detection runs without NER (no PERSON or "
+                "LOCATION from the model; install it, or name an installed one in rules/policy.yaml)",
+                model,
+            )
             return None
     if "ner" not in nlp.pipe_names:
         log.warning("spaCy model %r has no NER component: PII detection runs without NER", model)
@@ -113,7 +135,8 @@ _MARKER = re.compile(r"[-*+•|#>]{1,6}|\d{1,3}[.)]|\(?[a-z]\)|\*\*\w*:?\*\*")
 CONTEXT_WORDS = 2
 """Words of context NER sees on each side of a capitalised word."""
 
-OPENERS = frozenset("""
+OPENERS = frozenset(
+    """
 a about above actually add after again all also although always an and another any anyway are as ask at
 be because before below best better both but by call can cannot check choose click close configure
 congratulations book closed consider contact copy create currently dear deploy do does done each either email enable
@@ -130,10 +153,12 @@ some
 sorry start step still such summarise summarize summary sure tell text thank thanks that the their then
 there these they third this those though thus to today together take try two unfortunately unless update
 use usually we welcome well what when where whether which while who why will with yes yet you your
-""".split())
+""".split()
+)
 """Words that open a sentence with a capital letter without being a name."""
 
-NOT_NAMES = frozenset("""
+NOT_NAMES = frozenset(
+    """
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july
 august september october november december mon tue tues wed thu thur thurs fri sat sun jan feb mar apr
 jun jul aug sep sept oct nov dec i ok api url id faq email e-mail phone mobile tel fax address name
@@ -143,7 +168,8 @@ python java javascript typescript golang rust docker kubernetes terraform ansibl
 postgresql mysql mongodb kafka grafana prometheus github gitlab jira slack linux ubuntu debian windows
 macos android nginx apache django flask react node npm git bash json yaml html sql http https
 b.sc. m.sc. b.a. m.a. ph.d. phd mba md b.eng. m.eng. llb llm
-""".split())
+""".split()
+)
 """Capitalised words that are never a person or a place on their own."""
 
 
@@ -161,7 +187,11 @@ def opens_sentence(text: str, start: int) -> bool:
     """Whether the word at text[start] is the first of its line or sentence (after any bullet)."""
     before = text[max(0, start - 12) : start]
     line = before.rsplit("\n", 1)[-1].split()
-    return not line or (len(line) == 1 and _MARKER.fullmatch(line[0]) is not None) or before.rstrip().endswith((".", "!", "?", ":"))
+    return (
+        not line
+        or (len(line) == 1 and _MARKER.fullmatch(line[0]) is not None)
+        or before.rstrip().endswith((".", "!", "?", ":"))
+    )
 
 
 def windows(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
@@ -173,7 +203,8 @@ def windows(text: str, known: Sequence[tuple[int, int]] = ()) -> list[tuple[int,
     for line in text.split("\n"):
         words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(line)]
         hits = [
-            i for i, (a, b, w) in enumerate(words)
+            i
+            for i, (a, b, w) in enumerate(words)
             if _candidate(w, i == 0 or _MARKER.fullmatch(words[i - 1][2]) is not None)
             and not any(s <= offset + a and offset + b <= e for s, e in known)
         ]

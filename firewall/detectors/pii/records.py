@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 FieldKind = Literal["person", "address", "place", "other"]
@@ -31,8 +32,10 @@ service project tier language currency account_type method channel source severi
 host hostname server database db branch package tool framework os platform browser device
 brand vendor provider bank""".split()
 KINDS: dict[str, FieldKind] = {
-    **{k: "person" for k in _PERSON}, **{k: "address" for k in _ADDRESS},
-    **{k: "place" for k in _PLACE}, **{k: "other" for k in _OTHER},
+    **{k: "person" for k in _PERSON},
+    **{k: "address" for k in _ADDRESS},
+    **{k: "place" for k in _PLACE},
+    **{k: "other" for k in _OTHER},
 }
 """Field name (lower case, spaces as underscores) → what its value holds."""
 
@@ -71,7 +74,9 @@ def _value_span(line: str, start: int, end: int, base: int) -> tuple[int, int]:
 def fields(unit: str) -> list[Field]:
     """Every `Key: value` line and every table cell (keyed by its column header) in `unit`."""
     found = [
-        Field(_kind(m.group("key")), m.start("key"), m.end("key"), *_value_span(unit, m.start("value"), m.end("value"), 0))
+        Field(
+            _kind(m.group("key")), m.start("key"), m.end("key"), *_value_span(unit, m.start("value"), m.end("value"), 0)
+        )
         for m in _FIELD.finditer(unit)
     ]
     return found + _table_cells(unit)
@@ -85,7 +90,7 @@ def _cells(line: str) -> list[tuple[int, int]]:
     edges = bars if line.lstrip().startswith("|") else [-1, *bars]
     if not line.rstrip().endswith("|"):
         edges = [*edges, len(line)]
-    return [(a + 1, b) for a, b in zip(edges, edges[1:], strict=False)]
+    return [(a + 1, b) for a, b in pairwise(edges)]
 
 
 _SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{1,64}:?[ \t]*(?:\|[ \t]*:?-{1,64}:?[ \t]*){0,64}\|?[ \t]*$")
@@ -111,6 +116,6 @@ def _table_cells(unit: str) -> list[Field]:
             found += [Field(None, s, e, e, e) for _, s, e in header]  # a header is a name, not a value
             continue
         for column, (a, b) in enumerate(cells):
-            kind, key_start, key_end = header[column] if column < len(header) else (None, 0, 0)
+            kind, key_start, _ = header[column] if column < len(header) else (None, 0, 0)
             found.append(Field(kind, key_start, key_start, *_value_span(line, a, b, base)))
     return found
