@@ -25,9 +25,8 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench.report import Report, save, seconds_per_call
+from bench.report import Report, save, seconds_per_call, shown
 from bench.texts import ROOT, generated_texts, transcript_texts
 
 KEY = b"k" * 32
@@ -56,13 +55,6 @@ def build_presidio() -> tuple[object, list[str]]:
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
     names = sorted(type(r).__name__ for r in analyzer.registry.recognizers)
     return analyzer, names
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -205,7 +197,7 @@ def run(quick: bool = False) -> Report:
         "stream == one-shot output: "
         + (f"MISMATCH for {', '.join(mismatches)}" if mismatches else "yes for every text")
         + f" ({blocked} blocked text(s) not compared: a blocked stream keeps what it had released).",
-        f"timed section: {elapsed:.1f} s; figures appended to {_shown(results)}",
+        f"timed section: {elapsed:.1f} s; figures appended to {shown(results)}",
     ]
     return Report(
         title="core: median scan time per KB (us/KB)",

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.pii_quality import LABELS
-from bench.report import Report, table
+from bench.report import Report, shown, table
 
-ROOT = Path(__file__).resolve().parent.parent
 METHODS = {
     "cheap": "(a) ours, cheap detectors (canary+patterns+corpus)",
     "ours": "(b) ours, full pipeline with NER",
@@ -92,8 +91,8 @@ def render(figures: dict[str, Any], results: Path, errors: Path) -> Report:
         f"(c) runs every predefined recognizer and entity, threshold 0, spaCy pipes "
         f"{figures['spacy_pipes_presidio']}; model {figures['model']}. "
         f"ours: verdict statuses {', '.join(figures['ours_statuses'])}.",
-        f"timed section: {figures['timed_seconds']:.1f} s; figures appended to {_shown(results)}; "
-        f"missed and spurious spans per method in {_shown(errors)}",
+        f"timed section: {figures['timed_seconds']:.1f} s; figures appended to {shown(results)}; "
+        f"missed and spurious spans per method in {shown(errors)}",
     ]
     return Report(
         title="pii: fresh-text latency per KB (ms/KB), loop stalls, load, and quality vs presidio default",
@@ -104,8 +103,3 @@ def render(figures: dict[str, Any], results: Path, errors: Path) -> Report:
     )
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)

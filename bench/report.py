@@ -27,6 +27,14 @@ class Report:
         return "\n".join([self.title, table(self.columns, self.rows), *self.notes])
 
 
+def shown(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it (as a report names a results file)."""
+    try:
+        return str(path.relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
+
+
 def table(columns: list[str], rows: list[list[Any]]) -> str:
     """A plain-text table: first column left-aligned, the others right-aligned."""
     cells = [[str(c) for c in columns]] + [[_cell(v) for v in row] for row in rows]

@@ -51,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import Report, save, seconds_per_call, table
+from bench.report import Report, save, seconds_per_call, shown, table
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = Path(__file__).resolve().parent / "secrets_labelled.jsonl"
@@ -402,7 +402,7 @@ def run(quick: bool = False) -> Report:
         "(value only); a predicted span overlapping a gold span finds it; one overlapping none is a false positive; "
         "detect-secrets is scored by reported line.",
         f"medians over {runs} run(s), then over texts; timed section {elapsed:.1f} s; figures appended to "
-        f"{_shown(results)}",
+        f"{shown(results)}",
     ]
     return Report(
         title="secrets: outguard patterns vs detect-secrets vs credsweeper (one labelled set)",
@@ -413,8 +413,3 @@ def run(quick: bool = False) -> Report:
     )
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(ROOT))
-    except ValueError:
-        return str(path)
