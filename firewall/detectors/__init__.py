@@ -40,6 +40,16 @@ class Detector(Protocol):
         ...
 
 
+# Optional, looked up by the scanner and the stream scanner when a detector has them:
+#   lookbehind: int          most text before a stream window its findings may depend on
+#   settled(text) -> int     findings before this offset are final (a stream need not wait max_span)
+#   reads_to_settled: bool   findings before settled(text) depend only on the text before it, so a
+#                            stream gives it only that much (PII: each unit analysed once)
+#   wait_loaded() -> None    blocks while models load in the background (not charged to the budget)
+#   prefetch(texts)          batch work ahead of scanning many texts (replay)
+#   with_prompt(prompt)      a per-request variant that knows the caller's own text
+
+
 def _build_patterns(policy: Policy) -> Detector:
     from firewall.detectors.patterns import PatternDetector
 
